@@ -1,0 +1,27 @@
+"""Top-level URLs. Each app owns its own ``urls.py``."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from . import views
+
+admin.site.site_header = _("Citizen Science Academy")
+admin.site.site_title = _("Academy staff")
+admin.site.index_title = _("Run the Academy")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("healthz/", views.healthz, name="healthz"),
+    path("partners/", include("partners.urls")),
+    path("verify/", include("certificates.urls")),
+    path("", include("programmes.urls")),
+    path("", views.home, name="home"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,69 @@
+"""Certificates: one per completed enrolment, signed PDF, publicly verifiable by its code.
+
+How a certificate is issued, rendered, signed and verified lives in ``certificates.services``
+and ``certificates.tasks``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class Certificate(models.Model):
+    """The certificate a learner earns by completing an enrolment.
+
+    PII: ``learner_name`` (a snapshot taken at issue, so later name changes never alter it).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being prepared")
+        ISSUED = "issued", _("Issued")
+        FAILED = "failed", _("Failed")
+        REVOKED = "revoked", _("Revoked")
+
+    enrolment = models.OneToOneField(
+        "programmes.Enrolment", on_delete=models.PROTECT, related_name="certificate", verbose_name=_("enrolment")
+    )
+    verification_code = models.CharField(_("verification code"), max_length=40, unique=True, editable=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Snapshots taken when the certificate is issued.
+    learner_name = models.CharField(_("learner's name"), max_length=200, blank=True)
+    programme_title = models.CharField(_("programme"), max_length=200, blank=True)
+    cohort_name = models.CharField(_("cohort"), max_length=200, blank=True)
+    partner_name = models.CharField(_("partner organisation"), max_length=200, blank=True)
+    competencies = models.JSONField(
+        _("competencies achieved"), default=list, blank=True, help_text=_("Domains and competencies at issue.")
+    )
+    pdf = models.FileField(_("PDF"), upload_to="certificates/%Y/%m/", blank=True)
+    sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True, db_index=True)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    failure_reason = models.TextField(_("why it failed"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revocation_reason = models.TextField(_("reason for revoking"), blank=True)
+    history = HistoricalRecords(excluded_fields=["attempts"])
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="revoked") | Q(revoked_at__isnull=False), name="certificate_revoked_has_timestamp"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="issued") | (Q(issued_at__isnull=False) & ~Q(sha256="")),
+                name="certificate_issued_has_pdf_hash",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="certificate_status_created_idx")]
+
+    def __str__(self):
+        return f"{self.verification_code} ({self.get_status_display()})"

@@ -1,0 +1,132 @@
+"""Fixtures shared by every app's tests: one person per role, and a small framework.
+
+Per-app fixtures live beside the app's tests; factories live in ``<app>/tests/factories.py``.
+"""
+
+import pytest
+
+from academy.tests.factories import UserFactory
+from partners.models import PartnerMembership
+from partners.tests.factories import PartnerMembershipFactory, PartnerOrganisationFactory
+from programmes.tests.factories import (
+    CohortFactory,
+    CompetencyFactory,
+    CoreDomainFactory,
+    CourseDomainFactory,
+    EnrolmentFactory,
+    ProgrammeFactory,
+)
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploaded and generated files go to a temporary folder, never the project's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached pages never leak from one test to another."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Tasks run in-process unless a test starts a real worker (marker ``worker``)."""
+    from academy.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(email="staff@example.org", full_name="Sam Staff", staff=True)
+
+
+@pytest.fixture
+def partner(db):
+    return PartnerOrganisationFactory(name="Hackney Community Voices", slug="hackney-community-voices")
+
+
+@pytest.fixture
+def other_partner(db):
+    return PartnerOrganisationFactory(name="Newham Borough Council", slug="newham-borough-council")
+
+
+@pytest.fixture
+def coordinator(partner):
+    membership = PartnerMembershipFactory(
+        user__email="coordinator@example.org", user__full_name="Cora Coordinator", organisation=partner
+    )
+    return membership.user
+
+
+@pytest.fixture
+def viewer(partner):
+    membership = PartnerMembershipFactory(
+        user__email="viewer@example.org",
+        user__full_name="Vic Viewer",
+        organisation=partner,
+        role=PartnerMembership.Role.VIEWER,
+    )
+    return membership.user
+
+
+@pytest.fixture
+def other_coordinator(other_partner):
+    membership = PartnerMembershipFactory(
+        user__email="other.coordinator@example.org", user__full_name="Olu Other", organisation=other_partner
+    )
+    return membership.user
+
+
+@pytest.fixture
+def programme(partner):
+    return ProgrammeFactory(title="Lived Experience of Poverty", slug="lived-experience", partners=[partner])
+
+
+@pytest.fixture
+def framework(programme):
+    """Two core domains (2 competencies each) and one course-specific domain (2 competencies)."""
+    ethics = CoreDomainFactory(name="Ethics")
+    methods = CoreDomainFactory(name="Research methods")
+    course = CourseDomainFactory(name="Peer interviewing", programme=programme)
+    competencies = [CompetencyFactory(domain=d) for d in (ethics, ethics, methods, methods, course, course)]
+    return {"programme": programme, "core": [ethics, methods], "course": [course], "competencies": competencies}
+
+
+@pytest.fixture
+def facilitator(db):
+    return UserFactory(email="facilitator@example.org", full_name="Fay Facilitator")
+
+
+@pytest.fixture
+def cohort(programme, partner, facilitator):
+    cohort = CohortFactory(programme=programme, partner=partner, name="Hackney spring cohort")
+    cohort.facilitators.add(facilitator)
+    return cohort
+
+
+@pytest.fixture
+def learner(db):
+    return UserFactory(email="learner@example.org", full_name="Zoë Ó'Brien-Łukasz")
+
+
+@pytest.fixture
+def enrolment(learner, cohort):
+    return EnrolmentFactory(learner=learner, cohort=cohort)
+
+
+@pytest.fixture
+def other_learner(cohort):
+    return EnrolmentFactory(learner__email="other.learner@example.org", cohort=cohort).learner
