@@ -1,0 +1,223 @@
+"""Security headers, the production configuration, and templates that a strict CSP cannot break.
+
+The Content-Security-Policy is ``'self'`` only, with no ``unsafe-inline``: a template with an
+inline script, a ``style=""`` attribute or an ``on…=`` handler would silently break under it, so
+the template scan below fails the build instead.
+"""
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+
+UNSAFE_SOURCES = ("'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "*", "data:", "http:", "https:")
+
+
+def parse_csp(header: str) -> dict[str, list[str]]:
+    directives = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0]] = words[1:]
+    return directives
+
+
+@pytest.fixture
+def page_response(client, db):
+    """An ordinary HTML page (the sign-in page) as an anonymous visitor sees it."""
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    return response
+
+
+def test_csp_header_is_sent_and_strict(page_response):
+    csp = parse_csp(page_response["Content-Security-Policy"])
+    assert csp["default-src"] == ["'self'"]
+    assert csp["frame-ancestors"] == ["'none'"]
+    assert csp["object-src"] == ["'none'"]
+    for directive in ("script-src", "style-src", "default-src"):
+        for source in csp[directive]:
+            assert source not in UNSAFE_SOURCES, f"{directive} allows {source}"
+    assert csp["script-src"] == ["'self'"]
+
+
+def test_security_headers_on_a_normal_page(page_response):
+    assert page_response["X-Content-Type-Options"] == "nosniff"
+    assert page_response["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert page_response["X-Frame-Options"] == "DENY"
+    assert page_response["Cross-Origin-Opener-Policy"] == "same-origin"
+    permissions = page_response["Permissions-Policy"]
+    for feature in ("camera=()", "microphone=()", "geolocation=()"):
+        assert feature in permissions
+
+
+def test_permissions_policy_follows_the_setting(client, db, settings):
+    settings.PERMISSIONS_POLICY = "camera=()"
+    assert client.get("/healthz/")["Permissions-Policy"] == "camera=()"
+    settings.PERMISSIONS_POLICY = ""
+    assert "Permissions-Policy" not in client.get("/healthz/")
+
+
+def _production_env(**extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(60)[:60],
+        ALLOWED_HOSTS="academy.example.org",
+        DEBUG="false",
+        DJANGO_SETTINGS_MODULE="academy.settings",
+    )
+    env.update(extra)
+    return env
+
+
+def test_check_deploy_is_clean_in_production():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+PRODUCTION_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.core.management import call_command
+from django.test.utils import override_settings
+call_command("migrate", verbosity=0)
+# collectstatic has not run here, so the manifest storage would have no entries: plain storage.
+override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
+from django.test import Client
+client = Client(HTTP_HOST="academy.example.org")
+plain = client.get("/accounts/login/")
+secure = client.get("/accounts/login/", secure=True)
+print(json.dumps({
+    "plain_status": plain.status_code,
+    "plain_location": plain.get("Location", ""),
+    "secure_status": secure.status_code,
+    "hsts": secure.get("Strict-Transport-Security", ""),
+    "csp": secure.get("Content-Security-Policy", ""),
+    "permissions": secure.get("Permissions-Policy", ""),
+    "referrer": secure.get("Referrer-Policy", ""),
+    "csrf_cookie_secure": bool(secure.cookies["csrftoken"]["secure"]) if "csrftoken" in secure.cookies else None,
+    "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
+    "session_cookie_httponly": settings.SESSION_COOKIE_HTTPONLY,
+    "csrf_cookie_setting_secure": settings.CSRF_COOKIE_SECURE,
+}))
+"""
+
+
+def test_production_serves_https_only_with_hsts_and_secure_cookies(tmp_path):
+    """The production settings themselves, in a fresh process: redirect to HTTPS, HSTS, secure cookies."""
+    result = subprocess.run(
+        [sys.executable, "-c", PRODUCTION_PROBE],
+        cwd=ROOT,
+        env=_production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}", REDIS_URL="", CACHE_URL=""),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["plain_status"] == 301
+    assert probe["plain_location"].startswith("https://academy.example.org/")
+    assert probe["secure_status"] == 200
+    assert "max-age=31536000" in probe["hsts"]
+    assert "includeSubDomains" in probe["hsts"]
+    assert "preload" in probe["hsts"]
+    assert "script-src 'self'" in probe["csp"]
+    assert "camera=()" in probe["permissions"]
+    assert probe["referrer"] == "strict-origin-when-cross-origin"
+    assert probe["csrf_cookie_secure"] is True
+    assert probe["session_cookie_secure"] is True
+    assert probe["session_cookie_httponly"] is True
+    assert probe["csrf_cookie_setting_secure"] is True
+
+
+# --- Templates a strict CSP cannot break ---------------------------------------------------------
+
+# Templates that are never shown by a browser under the site's CSP, so inline styles are fine there:
+# e-mail bodies (mail clients ignore stylesheets) and the certificate, which WeasyPrint renders to PDF.
+NOT_SERVED_TO_BROWSERS = (
+    re.compile(r"(^|/)emails?/"),
+    re.compile(r"(^|/)body\.html$"),
+    re.compile(r"_message\.html$"),
+    re.compile(r"^certificates/(pdf|certificate)"),
+)
+
+TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.S)
+SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+HANDLER = re.compile(r"(?:^|\s)on[a-z]+\s*=", re.I)
+STYLE_ATTR = re.compile(r"(?:^|\s)style\s*=", re.I)
+
+
+def browser_templates() -> list[Path]:
+    folders = [
+        ROOT / "templates",
+        *(ROOT / app / "templates" for app in ("academy", "partners", "programmes", "certificates")),
+    ]
+    found = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*.html")) if folder.is_dir() else []:
+            relative = path.relative_to(folder).as_posix()
+            if not any(pattern.search(relative) for pattern in NOT_SERVED_TO_BROWSERS):
+                found.append(path)
+    return found
+
+
+def csp_problems(source: str) -> list[str]:
+    problems = []
+    for match in SCRIPT.finditer(source):
+        attributes, body = match.group(1), match.group(2)
+        if body.strip() and "application/json" not in attributes:
+            problems.append(f"inline <script> with code: {body.strip()[:60]!r}")
+    if re.search(r"<style\b", source, re.I):
+        problems.append("inline <style> element")
+    for match in TAG.finditer(source):
+        attributes = match.group(2)
+        if STYLE_ATTR.search(attributes):
+            problems.append(f"style attribute in <{match.group(1)}{attributes[:60]}>")
+        if HANDLER.search(attributes):
+            problems.append(f"event-handler attribute in <{match.group(1)}{attributes[:60]}>")
+    if re.search(r"href\s*=\s*[\"']\s*javascript:", source, re.I):
+        problems.append("javascript: URL")
+    return problems
+
+
+def test_scanner_finds_what_csp_would_block():
+    """The scanner itself: each kind of inline code is caught, the allowed forms are not."""
+    assert csp_problems("<script>alert(1)</script>")
+    assert csp_problems('<p style="color: red">x</p>')
+    assert csp_problems('<button type="button" onclick="go()">x</button>')
+    assert csp_problems('<a href="javascript:go()">x</a>')
+    assert csp_problems("<style>p { color: red }</style>")
+    assert not csp_problems("<script src=\"{% static 'js/grid.js' %}\"></script>")
+    assert not csp_problems('<script type="application/json" id="data">{"a": 1}</script>')
+    assert not csp_problems('<p class="lead" data-on="x">Based on=this</p>')
+
+
+def test_no_template_needs_unsafe_inline():
+    templates = browser_templates()
+    assert any(path.name == "base.html" for path in templates)
+    problems = {
+        str(path.relative_to(ROOT)): found
+        for path in templates
+        if (found := csp_problems(path.read_text(encoding="utf-8")))
+    }
+    assert not problems, f"Templates that the Content-Security-Policy would break: {problems}"
