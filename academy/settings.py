@@ -139,10 +139,14 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "request_login_code": "20/m/ip,3/m/key",
+    # Academy's own: asking for a new invitation link (academy.views.invitation_request).
+    "invitation_request": "20/m/ip,3/10m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Citizen Science Academy] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 ACCOUNT_ADAPTER = "academy.adapters.AccountAdapter"
+# Invitation links (academy.tokens) work once and for this many days.
+INVITATION_TIMEOUT_DAYS = env.int("INVITATION_TIMEOUT_DAYS", default=14)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

@@ -15,6 +15,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("healthz/", views.healthz, name="healthz"),
+    path("welcome/new-link/", views.invitation_request, name="invitation_request"),
+    path("welcome/<uidb64>/<token>/", views.WelcomeView.as_view(), name="welcome"),
     path("partners/", include("partners.urls")),
     path("verify/", include("certificates.urls")),
     path("", include("programmes.urls")),

@@ -232,3 +232,15 @@ def enrolment_withdraw(*, enrolment: Enrolment, withdrawn_by=None) -> Enrolment:
     enrolment._history_user = withdrawn_by
     enrolment.save(update_fields=["status", "withdrawn_at", "completed_at"])
     return enrolment
+
+
+@transaction.atomic
+def enrolments_activate(*, learner) -> int:
+    """A learner who has accepted their invitation is taking part in every cohort they were
+    invited to. Returns how many enrolments moved from invited to active."""
+    enrolments = list(Enrolment.objects.select_for_update().filter(learner=learner, status=Enrolment.Status.INVITED))
+    for enrolment in enrolments:
+        enrolment.status = Enrolment.Status.ACTIVE
+        enrolment._history_user = learner
+        enrolment.save(update_fields=["status"])
+    return len(enrolments)
