@@ -10,6 +10,8 @@ from . import views
 admin.site.site_header = _("Citizen Science Academy")
 admin.site.site_title = _("Academy staff")
 admin.site.index_title = _("Run the Academy")
+# Staff sign in through allauth (rate limits, codes, verification), not the admin's own form.
+admin.site.login = views.admin_login
 
 urlpatterns = [
     path("admin/", admin.site.urls),

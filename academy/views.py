@@ -2,13 +2,14 @@
 
 from allauth.core import ratelimit
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.contrib.auth import login as auth_login
-from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordResetConfirmView
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordResetConfirmView, redirect_to_login
 from django.db import connection
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -103,3 +104,15 @@ def invitation_request(request):
             services.learner_invitations_queue(learners=[user])
         return render(request, "academy/invitation_request_done.html")
     return render(request, "academy/invitation_request.html", {"form": form})
+
+
+@never_cache
+def admin_login(request, extra_context=None):
+    """Anyone: the admin's own sign-in form is replaced by allauth's, so staff sign in through
+    the same rate limits, email verification and codes as everyone else. ``?next=`` is kept."""
+    next_url = request.GET.get(REDIRECT_FIELD_NAME) or request.POST.get(REDIRECT_FIELD_NAME) or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    return redirect_to_login(next_url or reverse("admin:index"), login_url=reverse("account_login"))
