@@ -72,3 +72,48 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+
+class NameChangeRequest(models.Model):
+    """A learner asks for the name on their certificates to be corrected after one was issued.
+
+    Staff check it, correct the account's name and reissue the certificate(s).
+    PII: ``current_name``, ``requested_name``, ``reason``.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for staff")
+        DONE = "done", _("Done: name corrected")
+        DECLINED = "declined", _("Declined")
+
+    user = models.ForeignKey(
+        "academy.User", on_delete=models.CASCADE, related_name="name_change_requests", verbose_name=_("person")
+    )
+    current_name = models.CharField(_("name now"), max_length=200)
+    requested_name = models.CharField(_("name asked for"), max_length=200)
+    reason = models.TextField(_("reason"), blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("dealt with"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "academy.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dealt with by"),
+    )
+    staff_note = models.TextField(_("staff note"), blank=True)
+
+    class Meta:
+        verbose_name = _("name change request")
+        verbose_name_plural = _("name change requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(status="open"), name="namechangerequest_one_open_per_user"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.current_name} → {self.requested_name} ({self.get_status_display()})"

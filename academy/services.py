@@ -131,3 +131,63 @@ def learner_invitation_accept(*, user, password: str) -> "User":
         address.save(update_fields=["verified", "primary"])
     enrolments_activate(learner=user)
     return user
+
+
+@transaction.atomic
+def profile_name_change(*, user, full_name: str, reason: str = "") -> str:
+    """Correct the name printed on certificates. Before any certificate is issued the account's
+    name changes at once ("changed"); afterwards the issued certificate keeps its name, so staff
+    are asked to correct and reissue it ("requested", one open request per person, updated if
+    asked again). Returns "unchanged", "changed" or "requested"."""
+    from certificates.models import Certificate
+
+    from .models import NameChangeRequest
+
+    full_name = " ".join(full_name.split())
+    user = User.objects.select_for_update().get(pk=user.pk)
+    has_issued = Certificate.objects.filter(
+        enrolment__learner=user, status__in=[Certificate.Status.ISSUED, Certificate.Status.REVOKED]
+    ).exists()
+    if not has_issued:
+        if full_name == user.full_name:
+            return "unchanged"
+        user.full_name = full_name
+        user.save(update_fields=["full_name"])
+        NameChangeRequest.objects.filter(user=user, status=NameChangeRequest.Status.OPEN).delete()
+        return "changed"
+    open_request = NameChangeRequest.objects.filter(user=user, status=NameChangeRequest.Status.OPEN).first()
+    if full_name == user.full_name:
+        if open_request is not None:
+            open_request.delete()  # they changed their mind
+        return "unchanged"
+    if open_request is None:
+        NameChangeRequest.objects.create(
+            user=user, current_name=user.full_name, requested_name=full_name, reason=reason.strip()
+        )
+    else:
+        open_request.requested_name = full_name
+        open_request.reason = reason.strip() or open_request.reason
+        open_request.save(update_fields=["requested_name", "reason"])
+    return "requested"
+
+
+@transaction.atomic
+def name_change_request_resolve(*, name_change_request, resolved_by, approve: bool, staff_note: str = ""):
+    """Staff deal with a request: approving it corrects the account's name (reissuing the
+    certificate is then done from the certificates admin); declining leaves the name as it is."""
+    from django.utils import timezone
+
+    from .models import NameChangeRequest
+
+    req = NameChangeRequest.objects.select_for_update().select_related("user").get(pk=name_change_request.pk)
+    if req.status != NameChangeRequest.Status.OPEN:
+        return req
+    if approve:
+        req.user.full_name = req.requested_name
+        req.user.save(update_fields=["full_name"])
+    req.status = NameChangeRequest.Status.DONE if approve else NameChangeRequest.Status.DECLINED
+    req.resolved_at = timezone.now()
+    req.resolved_by = resolved_by
+    req.staff_note = staff_note.strip()
+    req.save(update_fields=["status", "resolved_at", "resolved_by", "staff_note"])
+    return req

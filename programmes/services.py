@@ -244,3 +244,68 @@ def enrolments_activate(*, learner) -> int:
         enrolment._history_user = learner
         enrolment.save(update_fields=["status"])
     return len(enrolments)
+
+
+@transaction.atomic
+def cohort_progress_save(
+    *,
+    cohort,
+    ticks: set[tuple[int, int]],
+    unticks: set[tuple[int, int]] = frozenset(),
+    recorded_by,
+    evidence: str = "",
+) -> dict[str, list]:
+    """Save a facilitator's grid in ONE transaction: each (enrolment id, competency id) in
+    ``ticks`` through ``achievement_record`` (with the evidence note), each in ``unticks`` through
+    ``achievement_remove``. Everything is checked first, so bad input changes nothing. Returns
+    what changed: ``recorded``, ``removed`` (counts) and ``completed`` (enrolments that have just
+    completed) / ``reopened``."""
+    ticks, unticks = set(ticks), set(unticks)
+    if ticks & unticks:
+        raise ValidationError(_("The same box was both ticked and unticked. Reload the page and try again."))
+    enrolment_ids = {e for e, _c in ticks | unticks}
+    # Lock the cohort's affected enrolments once, in a stable order (no deadlocks between facilitators).
+    enrolments = {
+        e.pk: e
+        for e in Enrolment.objects.select_for_update()
+        .select_related("learner", "programme")
+        .filter(pk__in=enrolment_ids, cohort=cohort)
+        .order_by("pk")
+    }
+    if set(enrolments) != enrolment_ids:
+        raise ValidationError(_("Some of those learners are not in this cohort. Reload the page and try again."))
+    required = {c.pk: c for c in required_competencies(programme=cohort.programme_id)}
+    for enrolment_id, competency_id in ticks:
+        if competency_id not in required:
+            raise ValidationError(
+                _("A competency you ticked is no longer part of this programme. Reload the page and try again.")
+            )
+        if enrolments[enrolment_id].status == Enrolment.Status.WITHDRAWN:
+            raise ValidationError(
+                _("%(learner)s has withdrawn from this cohort, so no progress can be recorded for them.")
+                % {"learner": enrolments[enrolment_id].learner}
+            )
+    competencies = dict(required)
+    missing = {c for _e, c in unticks} - set(competencies)
+    if missing:
+        competencies.update(Competency.objects.in_bulk(missing))
+    before = {pk: e.status for pk, e in enrolments.items()}
+    recorded = removed = 0
+    for enrolment_id, competency_id in sorted(ticks):
+        achievement_record(
+            enrolment=enrolments[enrolment_id],
+            competency=competencies[competency_id],
+            recorded_by=recorded_by,
+            evidence=evidence,
+        )
+        recorded += 1
+    for enrolment_id, competency_id in sorted(unticks):
+        if competency_id in competencies and achievement_remove(
+            enrolment=enrolments[enrolment_id], competency=competencies[competency_id], removed_by=recorded_by
+        ):
+            removed += 1
+    after = dict(Enrolment.objects.filter(pk__in=enrolment_ids).values_list("pk", "status"))
+    done = Enrolment.Status.COMPLETED
+    completed = [enrolments[pk] for pk in sorted(enrolments) if before[pk] != done and after[pk] == done]
+    reopened = [enrolments[pk] for pk in sorted(enrolments) if before[pk] == done and after[pk] != done]
+    return {"recorded": recorded, "removed": removed, "completed": completed, "reopened": reopened}

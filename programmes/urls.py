@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "programmes"
 
-urlpatterns = []
+urlpatterns = [
+    path("cohorts/<int:cohort_id>/progress/", views.cohort_progress, name="cohort_progress"),
+    path("cohorts/<int:cohort_id>/invite/", views.cohort_invite, name="cohort_invite"),
+]

@@ -1,0 +1,95 @@
+"""Forms of the programmes app: the facilitator's progress grid, inviting learners to a cohort."""
+
+import re
+
+from django import forms
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+
+class CohortProgressForm(forms.Form):
+    """The grid's boxes arrive as ``tick=<enrolment>-<competency>``; each learner's row also sends
+    ``before-<enrolment>`` with what was ticked when the page was drawn, so only what this person
+    changed is saved (a colleague's ticks made meanwhile are never undone by accident)."""
+
+    evidence = forms.CharField(
+        label=_("Evidence note for the boxes you have just ticked (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: “Role-play interview, session 4”."),
+    )
+
+    def __init__(self, *args, grid, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.grid = grid
+
+    def clean(self):
+        cleaned = super().clean()
+        enrolment_ids = {row.enrolment.pk for row in self.grid.rows}
+        competency_ids = {c.pk for c in self.grid.competencies}
+        posted: set[tuple[int, int]] = set()
+        for value in self.data.getlist("tick"):
+            match = re.fullmatch(r"(\d+)-(\d+)", value)
+            if not match:
+                raise forms.ValidationError(_("The form was not sent correctly. Reload the page and try again."))
+            pair = (int(match[1]), int(match[2]))
+            if pair[0] not in enrolment_ids or pair[1] not in competency_ids:
+                raise forms.ValidationError(
+                    _("This cohort's learners or competencies changed while you were working. Reload the page.")
+                )
+            posted.add(pair)
+        before: set[tuple[int, int]] = set()
+        for enrolment_id in enrolment_ids:
+            raw = self.data.get(f"before-{enrolment_id}")
+            if raw is None:
+                continue
+            for part in filter(None, raw.split(",")):
+                if not part.isdigit():
+                    raise forms.ValidationError(_("The form was not sent correctly. Reload the page and try again."))
+                before.add((enrolment_id, int(part)))
+        shown_rows = {e for e in enrolment_ids if f"before-{e}" in self.data}
+        cleaned["ticks"] = {p for p in posted - before if p[0] in shown_rows}
+        cleaned["unticks"] = {p for p in before - posted if p[1] in competency_ids}
+        return cleaned
+
+
+class CohortInviteForm(forms.Form):
+    """One or several people: one per line, "Full name, email" (or "email, Full name")."""
+
+    people = forms.CharField(
+        label=_("People to invite"),
+        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off"}),
+        help_text=_("One person per line: their full name, a comma, then their email address."),
+    )
+
+    def clean_people(self):
+        people = []
+        seen = set()
+        errors = []
+        for number, line in enumerate(self.cleaned_data["people"].splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            parts = [p.strip() for p in line.split(",")]
+            emails = [p for p in parts if "@" in p]
+            names = [p for p in parts if "@" not in p and p]
+            if len(parts) != 2 or len(emails) != 1 or len(names) != 1:
+                errors.append(_("Line %(n)s: write the full name, a comma, then the email address.") % {"n": number})
+                continue
+            try:
+                validate_email(emails[0])
+            except forms.ValidationError:
+                errors.append(_("Line %(n)s: “%(email)s” is not an email address.") % {"n": number, "email": emails[0]})
+                continue
+            email = emails[0].lower()
+            if email in seen:
+                errors.append(_("Line %(n)s: %(email)s is listed twice.") % {"n": number, "email": email})
+                continue
+            seen.add(email)
+            people.append((names[0], email))
+        if errors:
+            raise forms.ValidationError(errors)
+        if not people:
+            raise forms.ValidationError(_("Add at least one person."))
+        return people
