@@ -11,9 +11,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
     ("path", "heading", "styled"),
     [
         ("/", "Citizen Science Academy", True),
+        ("/accounts/login/", "Sign in", True),
         ("/admin/login/", "Citizen Science Academy", False),
     ],
-    ids=["home", "admin-sign-in"],
+    ids=["home", "sign-in", "admin-sign-in"],
 )
 def test_public_page_loads_accessibly_under_csp(page, steps, path, heading, styled):
     response = page.goto(path)
