@@ -98,7 +98,7 @@ class CohortForm(forms.Form):
             self.add_error(
                 "ends_on",
                 _("The end date (%(end)s) is before the start date (%(start)s). Choose a date on or after the start.")
-                % {"end": date_format(ends_on), "start": date_format(starts_on)},
+                % {"end": date_format(ends_on, "j F Y"), "start": date_format(starts_on, "j F Y")},
             )
         capacity = data.get("capacity")
         if capacity is not None and capacity < self.live_count:

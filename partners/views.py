@@ -31,6 +31,11 @@ from .forms import CohortForm, LearnerForm, LearnerFormSet, UploadForm
 GET_POST = require_http_methods(["GET", "POST"])
 
 
+def _posted(request):
+    """The submitted data, or None for GET (an empty POST is still a submission to check)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _cohort(request, cohort_id, *, write=False):
     return get_object_or_404(selectors.cohorts_for(user=request.user, write=write), pk=cohort_id)
 
@@ -77,7 +82,7 @@ def portal(request):
 def cohort_create(request, org_slug):
     """Coordinators of the organisation, and staff: start a cohort."""
     organisation = get_object_or_404(selectors.organisations_for(user=request.user, write=True), slug=org_slug)
-    form = CohortForm(request.POST or None, organisation=organisation)
+    form = CohortForm(_posted(request), organisation=organisation)
     if request.method == "POST" and form.is_valid():
         try:
             cohort = services.cohort_create(organisation=organisation, created_by=request.user, **form.cleaned_data)
@@ -96,7 +101,7 @@ def cohort_create(request, org_slug):
 def cohort_edit(request, cohort_id):
     """Coordinators of the cohort's organisation, and staff: change the cohort's details."""
     cohort = _cohort(request, cohort_id, write=True)
-    form = CohortForm(request.POST or None, organisation=cohort.partner, cohort=cohort)
+    form = CohortForm(_posted(request), organisation=cohort.partner, cohort=cohort)
     if request.method == "POST" and form.is_valid():
         try:
             services.cohort_update(cohort=cohort, changed_by=request.user, **form.cleaned_data)
@@ -186,7 +191,7 @@ def enrol_one(request, cohort_id):
     cohort = _cohort(request, cohort_id, write=True)
     if refused := _refuse_if_closed(request, cohort):
         return refused
-    form = LearnerForm(request.POST or None)
+    form = LearnerForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         enrolments = _enrol_from_forms(request, cohort, [form])
         if enrolments:
@@ -202,7 +207,7 @@ def enrol_several(request, cohort_id):
     cohort = _cohort(request, cohort_id, write=True)
     if refused := _refuse_if_closed(request, cohort):
         return refused
-    formset = LearnerFormSet(request.POST or None)
+    formset = LearnerFormSet(_posted(request))
     if request.method == "POST" and formset.is_valid():
         filled = [f for f in formset.forms if f.cleaned_data]
         enrolments = _enrol_from_forms(request, cohort, filled)
@@ -220,7 +225,7 @@ def enrol_upload(request, cohort_id):
     cohort = _cohort(request, cohort_id, write=True)
     if refused := _refuse_if_closed(request, cohort):
         return refused
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         upload = services.enrolment_upload_create(
             cohort=cohort, uploaded_by=request.user, filename=form.cleaned_data["file"].name, rows=form.rows
