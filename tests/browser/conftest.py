@@ -4,8 +4,9 @@
   install``). Missing chromium skips these tests on a developer's machine and FAILS them in CI.
 * The site is pytest-django's ``live_server`` (a thread in this process, so the tests use
   ``transactional_db`` and read e-mail from Django's in-memory outbox).
-* ``steps.shot(name)`` screenshots every step into a per-test folder; when a test fails, the
-  folder is copied to ``test-artifacts/<test name>/`` (git-ignored) with a final screenshot.
+* ``browsing.new_page(who)`` opens a page for one person (own cookies); ``page.shot(step)``
+  screenshots every step into a per-test folder; when a test fails, the folder is copied to
+  ``test-artifacts/<test name>/`` (git-ignored) with a final screenshot of every open page.
 * Every page is watched for Content-Security-Policy violations and uncaught JavaScript errors:
   any one fails the test.
 * ``assert_accessible(page)`` runs axe-core (bundled with axe-playwright-python, not downloaded)
@@ -104,60 +105,85 @@ class PageProblems:
 
 @dataclass
 class Steps:
-    """Numbered screenshots of a test's steps, kept as files when the test fails."""
+    """Numbered screenshots of a test's steps (any person's page), kept as files on failure."""
 
-    page: object
     folder: Path
     taken: list[Path] = field(default_factory=list)
 
-    def shot(self, name: str) -> Path:
+    def shot(self, page, name: str) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
         path = self.folder / f"{len(self.taken) + 1:02d}-{safe}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
         return path
 
 
-@pytest.fixture
-def browser_context(chromium, live_server):
-    context = chromium.new_context(
-        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True
-    )
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
+@dataclass
+class Browsing:
+    """The people of one test, each in their own browser context (cookies) on the live server.
+
+    ``browsing.new_page("learner")`` opens a page watched for CSP violations and script errors;
+    ``page.shot("step")`` screenshots it into the test's numbered steps.
+    """
+
+    chromium: object
+    base_url: str
+    steps: Steps
+    pages: dict[str, object] = field(default_factory=dict)
+    problems: PageProblems = field(default_factory=PageProblems)
+    contexts: list[object] = field(default_factory=list)
+
+    def new_page(self, who: str):
+        context = self.chromium.new_context(
+            base_url=self.base_url, viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True
+        )
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        self.problems.watch(page)
+        page.problems = self.problems
+        page.shot = lambda name: self.steps.shot(page, f"{who}-{name}")
+        self.pages[who] = page
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            with contextlib.suppress(Exception):
+                context.close()
 
 
 @pytest.fixture
-def page(browser_context, request, tmp_path):
-    """A fresh page on the live server, watched for CSP violations and script errors."""
-    page = browser_context.new_page()
-    problems = PageProblems()
-    problems.watch(page)
-    page.problems = problems
-    page.steps = Steps(page=page, folder=tmp_path / "screenshots")
-    page.steps.folder.mkdir()
-    yield page
+def browsing(chromium, live_server, request, tmp_path):
+    """Browser contexts for a test; on failure every open page is screenshotted and the steps kept
+    under test-artifacts/; otherwise any CSP violation or script error fails the test."""
+    steps = Steps(folder=tmp_path / "screenshots")
+    steps.folder.mkdir()
+    browsing = Browsing(chromium=chromium, base_url=live_server.url, steps=steps)
+    yield browsing
     failed = any(getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
     if failed:
-        _keep_screenshots(page, request.node.nodeid)
-    page.close()
+        _keep_screenshots(browsing, request.node.nodeid)
+    browsing.close()
     if not failed:
+        problems = browsing.problems
         assert not problems.csp, "Content-Security-Policy violations:\n" + "\n".join(problems.csp)
         assert not problems.errors, "JavaScript errors:\n" + "\n".join(problems.errors)
 
 
 @pytest.fixture
-def steps(page):
-    return page.steps
+def page(browsing):
+    """One anonymous visitor's page."""
+    return browsing.new_page("visitor")
 
 
-def _keep_screenshots(page, nodeid: str) -> None:
+def _keep_screenshots(browsing: Browsing, nodeid: str) -> None:
     target = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid)
     shutil.rmtree(target, ignore_errors=True)
-    with contextlib.suppress(Exception):  # the page may be gone; keep what was taken
-        page.steps.shot("at-failure")
-    shutil.copytree(page.steps.folder, target)
-    problems = page.problems.csp + page.problems.errors
+    for who, page in browsing.pages.items():
+        with contextlib.suppress(Exception):  # the page may be gone; keep what was taken
+            browsing.steps.shot(page, f"{who}-at-failure")
+    shutil.copytree(browsing.steps.folder, target)
+    problems = browsing.problems.csp + browsing.problems.errors
     if problems:
         (target / "console.txt").write_text("\n".join(problems), encoding="utf-8")
+    print(f"Screenshots of each step kept in {target.relative_to(ARTIFACTS.parent)}/")

@@ -16,11 +16,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
     ],
     ids=["home", "sign-in", "admin-sign-in"],
 )
-def test_public_page_loads_accessibly_under_csp(page, steps, path, heading, styled):
+def test_public_page_loads_accessibly_under_csp(page, path, heading, styled):
     response = page.goto(path)
     assert response is not None and response.status == 200, f"{path} answered {response and response.status}"
     page.wait_for_load_state("load")
-    steps.shot(path)
+    page.shot(path)
     assert "Content-Security-Policy" in response.headers or "content-security-policy" in response.headers
     if styled:
         # The site's stylesheets loaded: Bootstrap's reboot sets the body's margin to 0 (default 8px).
