@@ -187,6 +187,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# --- Partner portal: uploads of learner lists -------------------------------------------------
+# Larger files or more rows are refused with a message; a checked upload waits this many hours
+# for its coordinator to confirm it, then is deleted.
+PARTNER_UPLOAD_MAX_BYTES = env.int("PARTNER_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)
+PARTNER_UPLOAD_MAX_ROWS = env.int("PARTNER_UPLOAD_MAX_ROWS", default=5000)
+PARTNER_UPLOAD_EXPIRY_HOURS = env.int("PARTNER_UPLOAD_EXPIRY_HOURS", default=24)
+
 # --- Celery -----------------------------------------------------------------------------------
 # With no broker configured, tasks run in-process (after the transaction commits, because
 # services enqueue with transaction.on_commit).
