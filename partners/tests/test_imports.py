@@ -1,7 +1,7 @@
 """Reading uploaded learner lists: encodings, delimiters, headers, and the files we refuse."""
 
 import io
-import os
+import random
 import zipfile
 
 import pytest
@@ -116,8 +116,22 @@ def test_row_limit_can_be_set_in_settings(settings):
     assert refused(csv_file([ROWS[0], *learners(4)])).code == "too_many_rows"
 
 
+GARBAGE = random.Random(5).randbytes(4096)
+
+
 def test_binary_garbage_named_csv_is_refused():
-    assert refused(SimpleUploadedFile("learners.csv", os.urandom(4096))).code in {"not_text", "binary"}
+    error = refused(SimpleUploadedFile("learners.csv", GARBAGE))
+    assert error.code == "not_text"
+    assert "This file is not a text (CSV) file we can read." in error.message
+
+
+def test_binary_garbage_named_xlsx_is_refused():
+    assert refused(SimpleUploadedFile("learners.xlsx", GARBAGE)).code == "not_xlsx"
+
+
+def test_garbage_without_nul_bytes_is_refused():
+    data = bytes(b for b in GARBAGE if b not in (0, 0x81, 0x8D, 0x8F, 0x90, 0x9D))
+    assert refused(SimpleUploadedFile("learners.csv", data)).code in {"binary", "not_text"}
 
 
 def test_control_characters_are_refused_as_binary():
