@@ -1,6 +1,7 @@
 """Reads of the competency framework and learners' progress."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 
@@ -195,6 +196,12 @@ class CohortGrid:
     competencies: list[Competency]
     rows: list[GridRow]
 
+    @cached_property
+    def escaped_statements(self) -> dict[int, str]:
+        from django.utils.html import escape
+
+        return {c.pk: escape(c.statement) for c in self.competencies}
+
 
 def cohort_progress_grid(*, cohort) -> CohortGrid:
     """Learners (not withdrawn) × required competencies, grouped by domain (core first), with
@@ -214,9 +221,12 @@ def cohort_progress_grid(*, cohort) -> CohortGrid:
     achieved: dict[tuple[int, int], Achievement] = {}
     if enrolments and competencies:
         required_ids = [c.pk for c in competencies]
-        for a in Achievement.objects.filter(enrolment__cohort=cohort, competency_id__in=required_ids).select_related(
-            "recorded_by"
-        ):
+        achievements = (
+            Achievement.objects.filter(enrolment__cohort=cohort, competency_id__in=required_ids)
+            .select_related("recorded_by")
+            .only("id", "enrolment_id", "competency_id", "achieved_on", "recorded_by__id", "recorded_by__full_name")
+        )
+        for a in achievements:
             achieved[(a.enrolment_id, a.competency_id)] = a
     rows = []
     for enrolment in enrolments:
