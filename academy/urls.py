@@ -20,6 +20,7 @@ urlpatterns = [
     path("my/enrolments/<int:enrolment_id>/", views.enrolment_detail, name="enrolment_detail"),
     path("my/profile/", views.profile, name="profile"),
     path("my/data.json", views.personal_data, name="personal_data"),
+    path("staff/name-changes/", views.name_change_requests, name="name_change_requests"),
     path("welcome/new-link/", views.invitation_request, name="invitation_request"),
     path("welcome/<uidb64>/<token>/", views.WelcomeView.as_view(), name="welcome"),
     path("partners/", include("partners.urls")),

@@ -285,3 +285,42 @@ def admin_login(request, extra_context=None):
     ):
         next_url = ""
     return redirect_to_login(next_url or reverse("admin:index"), login_url=reverse("account_login"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def name_change_requests(request):
+    """Staff only: learners' requests to correct the name on an issued certificate. Approving
+    corrects the account's name; the certificate is then reissued from the certificates admin.
+    Anyone else signed in gets 404."""
+    from .models import NameChangeRequest
+
+    if not request.user.is_staff:
+        raise Http404
+    if request.method == "POST":
+        req = NameChangeRequest.objects.filter(pk=request.POST.get("request_id")).first()
+        decision = request.POST.get("decision")
+        if req is None or decision not in {"approve", "decline"}:
+            raise Http404
+        services.name_change_request_resolve(
+            name_change_request=req,
+            resolved_by=request.user,
+            approve=decision == "approve",
+            staff_note=request.POST.get("staff_note", ""),
+        )
+        if decision == "approve":
+            messages.success(
+                request,
+                _("%(name)s's name is corrected. Now reissue their certificate from the certificates admin.")
+                % {"name": req.requested_name},
+            )
+        else:
+            messages.info(request, _("The request has been declined."))
+        return redirect("name_change_requests")
+    open_requests = NameChangeRequest.objects.filter(status=NameChangeRequest.Status.OPEN).select_related("user")
+    recent = (
+        NameChangeRequest.objects.exclude(status=NameChangeRequest.Status.OPEN)
+        .select_related("user", "resolved_by")
+        .order_by("-resolved_at")[:20]
+    )
+    return render(request, "academy/name_change_requests.html", {"open_requests": open_requests, "recent": recent})
