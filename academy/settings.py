@@ -141,6 +141,9 @@ ACCOUNT_RATE_LIMITS = {
     "request_login_code": "20/m/ip,3/m/key",
     # Academy's own: asking for a new invitation link (academy.views.invitation_request).
     "invitation_request": "20/m/ip,3/10m/key",
+    # Certificates' public verification (certificates.views): looking codes up, checking files.
+    "certificate_verify": "60/m/ip",
+    "certificate_file_check": "10/m/ip",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Citizen Science Academy] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
@@ -211,7 +214,24 @@ CELERY_TASK_TIME_LIMIT = 90
 # stay well below it and the certificate sweeper covers anything lost in between.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1800)}
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Re-enqueue certificates still pending (or failed with attempts left) after a lost message.
+    "certificates-sweep": {"task": "certificates.tasks.certificates_sweep_task", "schedule": 300.0},
+}
+
+# --- Certificates -----------------------------------------------------------------------------
+# The PAdES signing key: PEM/DER key + certificate (+ chain), or a PKCS#12 file and its passphrase.
+# `python manage.py create_signing_key` writes a development pair into keys/ (the defaults below).
+# Without a usable key a certificate fails with a readable reason (visible in the admin).
+CERTIFICATE_SIGNING_KEY = env.str("CERTIFICATE_SIGNING_KEY", default=str(BASE_DIR / "keys" / "signing-key.pem"))
+CERTIFICATE_SIGNING_CERT = env.str("CERTIFICATE_SIGNING_CERT", default=str(BASE_DIR / "keys" / "signing-cert.pem"))
+CERTIFICATE_SIGNING_CHAIN = env.list("CERTIFICATE_SIGNING_CHAIN", default=[str(BASE_DIR / "keys" / "ca-cert.pem")])
+CERTIFICATE_SIGNING_KEY_PASSPHRASE = env.str("CERTIFICATE_SIGNING_KEY_PASSPHRASE", default="")
+CERTIFICATE_SIGNING_PKCS12 = env.str("CERTIFICATE_SIGNING_PKCS12", default="")
+CERTIFICATE_SIGNING_PASSPHRASE = env.str("CERTIFICATE_SIGNING_PASSPHRASE", default="")
+# The sweeper re-enqueues pending/failed certificates older than this; failed ones until attempts run out.
+CERTIFICATE_SWEEP_AFTER_MINUTES = env.int("CERTIFICATE_SWEEP_AFTER_MINUTES", default=3)
+CERTIFICATE_MAX_ATTEMPTS = env.int("CERTIFICATE_MAX_ATTEMPTS", default=5)
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,14 +1,23 @@
 """Certificates: one per completed enrolment, signed PDF, publicly verifiable by its code.
 
 How a certificate is issued, rendered, signed and verified lives in ``certificates.services``
-and ``certificates.tasks``.
+and ``certificates.tasks``. A reissue keeps every earlier signed PDF as a ``CertificateVersion``
+marked superseded, so a file printed before a name correction can still be recognised.
 """
+
+import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+
+def certificate_pdf_path(instance, filename: str) -> str:
+    """Where a signed PDF is stored: a random folder, so no file name can be guessed."""
+    return f"certificates/{timezone.now():%Y/%m}/{secrets.token_urlsafe(24)}/certificate.pdf"
 
 
 class Certificate(models.Model):
@@ -36,19 +45,26 @@ class Certificate(models.Model):
     competencies = models.JSONField(
         _("competencies achieved"), default=list, blank=True, help_text=_("Domains and competencies at issue.")
     )
-    pdf = models.FileField(_("PDF"), upload_to="certificates/%Y/%m/", blank=True)
+    pdf = models.FileField(_("PDF"), upload_to=certificate_pdf_path, blank=True, max_length=200)
     sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True, db_index=True)
     version = models.PositiveSmallIntegerField(_("version"), default=1)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     failure_reason = models.TextField(_("why it failed"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    requested_at = models.DateTimeField(
+        _("requested"),
+        default=timezone.now,
+        help_text=_("When this version was asked for (completion, reissue or retry)."),
+    )
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("learner emailed"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     revocation_reason = models.TextField(_("reason for revoking"), blank=True)
-    history = HistoricalRecords(excluded_fields=["attempts"])
+    history = HistoricalRecords(excluded_fields=["attempts", "last_attempt_at"])
 
     class Meta:
         verbose_name = _("certificate")
@@ -67,3 +83,33 @@ class Certificate(models.Model):
 
     def __str__(self):
         return f"{self.verification_code} ({self.get_status_display()})"
+
+
+class CertificateVersion(models.Model):
+    """An earlier signed PDF of a certificate, superseded by a reissue (kept, never served as
+    the current certificate, still recognised by the file check)."""
+
+    certificate = models.ForeignKey(
+        Certificate, on_delete=models.CASCADE, related_name="versions", verbose_name=_("certificate")
+    )
+    version = models.PositiveSmallIntegerField(_("version"))
+    learner_name = models.CharField(_("learner's name"), max_length=200, blank=True)
+    pdf = models.FileField(_("PDF"), blank=True, max_length=200)
+    sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, db_index=True)
+    issued_at = models.DateTimeField(_("issued"))
+    superseded_at = models.DateTimeField(_("superseded"), default=timezone.now)
+    superseded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(_("why it was reissued"), blank=True)
+
+    class Meta:
+        verbose_name = _("superseded version")
+        verbose_name_plural = _("superseded versions")
+        ordering = ["certificate", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["certificate", "version"], name="certificateversion_unique_version")
+        ]
+
+    def __str__(self):
+        return f"{self.certificate.verification_code} v{self.version}"

@@ -1,0 +1,173 @@
+"""Staff admin for certificates: find, filter, revoke (with a reason), reissue, retry failed."""
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services
+from .forms import ReissueForm, RevokeForm
+from .models import Certificate, CertificateVersion
+
+
+class CertificateVersionInline(admin.TabularInline):
+    model = CertificateVersion
+    fk_name = "certificate"
+    extra = 0
+    can_delete = False
+    fields = ("version", "learner_name", "issued_at", "superseded_at", "superseded_by", "reason", "sha256")
+    readonly_fields = fields
+    verbose_name_plural = _("Earlier versions (superseded)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Certificate)
+class CertificateAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "verification_code",
+        "learner_name_display",
+        "programme_display",
+        "status",
+        "version",
+        "issued_at",
+        "attempts",
+        "short_failure_reason",
+    )
+    list_filter = ("status", "enrolment__programme")
+    search_fields = (
+        "verification_code",
+        "learner_name",
+        "enrolment__learner__full_name",
+        "enrolment__learner__email",
+    )
+    list_select_related = ("enrolment__learner", "enrolment__programme")
+    date_hierarchy = "created_at"
+    inlines = [CertificateVersionInline]
+    actions = ["revoke_action", "reissue_action", "retry_action"]
+    fieldsets = (
+        (None, {"fields": ("verification_code", "verify_link", "enrolment", "status", "version", "failure_reason")}),
+        (
+            _("Snapshot at issue"),
+            {"fields": ("learner_name", "programme_title", "cohort_name", "partner_name", "competencies")},
+        ),
+        (_("File"), {"fields": ("pdf", "sha256")}),
+        (
+            _("Timeline"),
+            {"fields": ("created_at", "requested_at", "last_attempt_at", "attempts", "issued_at", "emailed_at")},
+        ),
+        (_("Revocation"), {"fields": ("revoked_at", "revoked_by", "revocation_reason")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Everything is read-only: certificates change only through the actions (services).
+        return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("enrolment__learner", "enrolment__programme")
+
+    @admin.display(description=_("learner"), ordering="enrolment__learner__full_name")
+    def learner_name_display(self, obj):
+        return obj.learner_name or obj.enrolment.learner.full_name
+
+    @admin.display(description=_("programme"), ordering="enrolment__programme__title")
+    def programme_display(self, obj):
+        return obj.programme_title or obj.enrolment.programme.title
+
+    @admin.display(description=_("why it failed"))
+    def short_failure_reason(self, obj):
+        return (obj.failure_reason[:80] + "…") if len(obj.failure_reason) > 80 else obj.failure_reason
+
+    @admin.display(description=_("public page"))
+    def verify_link(self, obj):
+        url = reverse("certificates:verify", kwargs={"code": obj.verification_code})
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    def _intermediate(self, request, queryset, *, form, action, title, template):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "queryset": queryset,
+            "form": form,
+            "action": action,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, template, context)
+
+    def _apply(self, request, queryset, func, done_message, **kwargs):
+        done = 0
+        for certificate in queryset:
+            try:
+                func(certificate=certificate, **kwargs)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.WARNING)
+        if done:
+            self.message_user(request, done_message(done), messages.SUCCESS)
+
+    @admin.action(description=_("Revoke the selected certificates…"), permissions=["change"])
+    def revoke_action(self, request, queryset):
+        form = RevokeForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            self._apply(
+                request,
+                queryset,
+                services.certificate_revoke,
+                lambda n: ngettext("%d certificate revoked.", "%d certificates revoked.", n) % n,
+                revoked_by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            form=form,
+            action="revoke_action",
+            title=_("Revoke certificates"),
+            template="certificates/admin/revoke.html",
+        )
+
+    @admin.action(description=_("Reissue the selected certificates (new signed version)…"), permissions=["change"])
+    def reissue_action(self, request, queryset):
+        form = ReissueForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            self._apply(
+                request,
+                queryset,
+                services.certificate_reissue,
+                lambda n: ngettext("%d certificate is being reissued.", "%d certificates are being reissued.", n) % n,
+                reissued_by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+            return None
+        return self._intermediate(
+            request,
+            queryset,
+            form=form,
+            action="reissue_action",
+            title=_("Reissue certificates"),
+            template="certificates/admin/reissue.html",
+        )
+
+    @admin.action(description=_("Try the selected failed certificates again"), permissions=["change"])
+    def retry_action(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            services.certificate_retry,
+            lambda n: ngettext("%d certificate will be tried again.", "%d certificates will be tried again.", n) % n,
+            retried_by=request.user,
+        )

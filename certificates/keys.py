@@ -1,0 +1,158 @@
+"""Making a development signing key pair: a small CA and an ECDSA P-256 signing certificate.
+
+Used by ``python manage.py create_signing_key`` and by the tests. Production should use a key
+issued by a real certification authority (PEM paths or PKCS#12 in the settings).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+
+@dataclass(frozen=True)
+class KeyFiles:
+    directory: Path
+    ca_cert: Path
+    ca_key: Path
+    signing_cert: Path
+    signing_key: Path
+    pkcs12: Path | None = None
+
+    def settings_lines(self, passphrase: str = "") -> list[str]:
+        lines = [
+            f"CERTIFICATE_SIGNING_KEY={self.signing_key}",
+            f"CERTIFICATE_SIGNING_CERT={self.signing_cert}",
+            f"CERTIFICATE_SIGNING_CHAIN={self.ca_cert}",
+        ]
+        if self.pkcs12:
+            lines += [
+                "# or, instead of the key and certificate:",
+                f"# CERTIFICATE_SIGNING_PKCS12={self.pkcs12}",
+                f"# CERTIFICATE_SIGNING_PASSPHRASE={passphrase}",
+            ]
+        return lines
+
+
+def key_files(directory: Path) -> KeyFiles:
+    directory = Path(directory)
+    return KeyFiles(
+        directory=directory,
+        ca_cert=directory / "ca-cert.pem",
+        ca_key=directory / "ca-key.pem",
+        signing_cert=directory / "signing-cert.pem",
+        signing_key=directory / "signing-key.pem",
+    )
+
+
+def _name(common_name: str, organisation: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    path.chmod(0o600)
+
+
+def development_keys_create(
+    directory: Path,
+    *,
+    organisation: str = "Citizen Science Academy (development)",
+    days: int = 730,
+    pkcs12_passphrase: str | None = None,
+) -> KeyFiles:
+    """Write a development CA and a signing certificate it issued into ``directory``."""
+    files = key_files(directory)
+    files.directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name("Citizen Science Academy Development CA", organisation)
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=days * 5))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Citizen Science Academy Certificates", organisation))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    pem = serialization.Encoding.PEM
+    no_encryption = serialization.NoEncryption()
+    _write_private(files.ca_key, ca_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, no_encryption))
+    files.ca_cert.write_bytes(ca_cert.public_bytes(pem))
+    _write_private(files.signing_key, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, no_encryption))
+    files.signing_cert.write_bytes(cert.public_bytes(pem))
+    if pkcs12_passphrase is None:
+        return files
+    p12_path = files.directory / "signing.p12"
+    encryption = (
+        serialization.BestAvailableEncryption(pkcs12_passphrase.encode()) if pkcs12_passphrase else no_encryption
+    )
+    _write_private(
+        p12_path, pkcs12.serialize_key_and_certificates(b"academy-signing", key, cert, [ca_cert], encryption)
+    )
+    return KeyFiles(**{**files.__dict__, "pkcs12": p12_path})

@@ -1,0 +1,202 @@
+"""Rendering a certificate to PDF with WeasyPrint, from ``templates/certificates/pdf/certificate.html``.
+
+What is slow in WeasyPrint is loading and subsetting fonts. So the font configuration and the
+print stylesheet (with its ``@font-face`` rules pointing at the pre-subset Noto Sans files in
+``static/fonts``) are built once per process and reused for every certificate.
+
+Nothing outside ``static/fonts`` and ``static/certificates`` (and ``data:`` images the code itself
+makes: the QR code and the signature) is ever fetched: ``SafeURLFetcher`` refuses the rest, so a
+learner's name containing HTML, CSS or ``url(...)`` is only ever printed as text (the template
+auto-escapes it) and can make WeasyPrint read no file and no URL.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.request import url2pathname
+
+import segno
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.template.loader import render_to_string
+from django.utils import translation
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = "certificates/pdf/certificate.html"
+MAX_SIGNATURE_BYTES = 1_000_000
+_DATA_TYPES = ("data:image/png", "data:image/svg+xml", "data:image/jpeg")
+
+
+def static_root() -> Path:
+    return Path(settings.BASE_DIR) / "static"
+
+
+def allowed_roots() -> tuple[Path, ...]:
+    root = static_root()
+    return ((root / "fonts").resolve(), (root / "certificates").resolve())
+
+
+class SafeURLFetcher:
+    """A WeasyPrint URL fetcher that serves only bundled files and the images we embed.
+
+    Everything refused is recorded in ``refused`` (the last few) and raises, which WeasyPrint
+    turns into a logged warning: the resource is simply absent from the PDF.
+    """
+
+    def __init__(self, roots: tuple[Path, ...]):
+        from weasyprint.urls import URLFetcher
+
+        self.roots = roots
+        self._inner = URLFetcher(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
+        self.refused: list[str] = []
+
+    def _allowed(self, url: str) -> bool:
+        if url.startswith(_DATA_TYPES):
+            return True
+        if not url.startswith("file:"):
+            return False
+        path = Path(url2pathname(url.split("?")[0].split("#")[0].removeprefix("file://").removeprefix("file:")))
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):
+            return False
+        return resolved.is_file() and any(resolved.is_relative_to(root) for root in self.roots)
+
+    def __call__(self, url: str):
+        if not self._allowed(url):
+            self.refused = [*self.refused[-19:], url[:200]]
+            raise ValueError(f"Certificates may not load {url[:80]!r}")
+        return self._inner.fetch(url)
+
+    def fetch(self, url: str, headers=None):
+        return self(url)
+
+
+def bundled_font_configuration():
+    """A WeasyPrint font configuration that knows no system font at all: only the fonts the
+    stylesheet's ``@font-face`` rules add. (A character missing from them prints as a blank
+    box rather than silently pulling in a font from the machine.)"""
+    from weasyprint.text.ffi import ffi, fontconfig, gobject, pangoft2
+    from weasyprint.text.fonts import FontConfiguration
+
+    global _fc_create
+    if _fc_create is None:
+        ffi.cdef("FcConfig * FcConfigCreate (void);")
+        _fc_create = fontconfig.FcConfigCreate
+
+    class BundledFontConfiguration(FontConfiguration):
+        def __init__(self):
+            # As FontConfiguration.__init__, but from an empty Fontconfig configuration
+            # instead of FcInitLoadConfigAndFonts() (which loads every system font).
+            self._config = ffi.gc(_fc_create(), fontconfig.FcConfigDestroy)
+            self.font_map = ffi.gc(pangoft2.pango_ft2_font_map_new(), gobject.g_object_unref)
+            pangoft2.pango_fc_font_map_set_config(ffi.cast("PangoFcFontMap *", self.font_map), self._config)
+            fontconfig.FcConfigDestroy(self._config)
+            self._folder = None
+            self.strut_layouts = {}
+            self.font_features = {}
+
+    return BundledFontConfiguration()
+
+
+_fc_create = None
+
+
+@dataclass
+class Renderer:
+    """Objects reused between renders in one process."""
+
+    font_config: object
+    stylesheet: object
+    fetcher: SafeURLFetcher
+    base_url: str
+
+
+_renderer: Renderer | None = None
+_renderer_lock = threading.Lock()
+
+
+def renderer_get() -> Renderer:
+    """The process's renderer: fonts and stylesheet loaded once."""
+    global _renderer
+    with _renderer_lock:
+        if _renderer is None or _renderer.fetcher.roots != allowed_roots():
+            from weasyprint import CSS
+
+            roots = allowed_roots()
+            fetcher = SafeURLFetcher(roots)
+            font_config = bundled_font_configuration()
+            css_path = static_root() / "certificates" / "certificate.css"
+            stylesheet = CSS(filename=str(css_path), font_config=font_config, url_fetcher=fetcher)
+            _renderer = Renderer(
+                font_config=font_config,
+                stylesheet=stylesheet,
+                fetcher=fetcher,
+                base_url=(static_root() / "certificates").resolve().as_uri() + "/",
+            )
+        return _renderer
+
+
+@atexit.register
+def _renderer_discard() -> None:
+    """Free the fonts' temporary folder while the interpreter can still do it."""
+    global _renderer
+    _renderer = None
+
+
+def qr_data_uri(url: str) -> str:
+    """The verification URL as a QR code (SVG data URI, vector so it prints sharply)."""
+    return segno.make(url, error="m").svg_data_uri(scale=4, border=0, dark="#1b1b1b")
+
+
+_signature_cache: dict[str, str] = {}
+
+
+def signature_data_uri(image_field) -> str:
+    """The programme's signature image (from default storage) as a data URI, or "" if none."""
+    if not image_field or not image_field.name:
+        return ""
+    name = image_field.name
+    if name in _signature_cache:
+        return _signature_cache[name]
+    suffix = name.rsplit(".", 1)[-1].lower()
+    mime = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "svg": "image/svg+xml"}.get(suffix)
+    if mime is None:
+        logger.warning("Signature image %s is not PNG, JPEG or SVG; left out.", name)
+        return ""
+    try:
+        with default_storage.open(name, "rb") as handle:
+            data = handle.read(MAX_SIGNATURE_BYTES + 1)
+    except OSError:
+        logger.warning("Signature image %s could not be read; left out.", name)
+        return ""
+    if len(data) > MAX_SIGNATURE_BYTES:
+        logger.warning("Signature image %s is larger than %s bytes; left out.", name, MAX_SIGNATURE_BYTES)
+        return ""
+    uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    _signature_cache.clear() if len(_signature_cache) > 64 else None
+    _signature_cache[name] = uri
+    return uri
+
+
+def certificate_html(context: dict) -> str:
+    """The certificate's HTML (British English, whatever language the request was in)."""
+    with translation.override("en-gb"):
+        return render_to_string(TEMPLATE, context)
+
+
+def pdf_render(html: str) -> bytes:
+    """Render certificate HTML to a tagged PDF with the bundled fonts."""
+    from weasyprint import HTML
+
+    renderer = renderer_get()
+    document = HTML(string=html, base_url=renderer.base_url, url_fetcher=renderer.fetcher)
+    return document.write_pdf(
+        stylesheets=[renderer.stylesheet], font_config=renderer.font_config, pdf_tags=True, uncompressed_pdf=False
+    )

@@ -1,0 +1,70 @@
+"""Reads of certificates that pages, the admin and the sweeper need."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Certificate, CertificateVersion
+
+
+def certificate_for_verification(*, code: str) -> Certificate | None:
+    """The certificate shown on the public verification page: issued or revoked (or being
+    reissued, when an earlier version exists). Pending and failed ones are unknown to the public."""
+    certificate = (
+        Certificate.objects.filter(verification_code=code)
+        .select_related("enrolment__programme", "enrolment__cohort__partner")
+        .first()
+    )
+    if certificate is None:
+        return None
+    if certificate.status in (Certificate.Status.ISSUED, Certificate.Status.REVOKED):
+        return certificate
+    if certificate.version > 1 and certificate.learner_name:
+        return certificate  # a reissue is being prepared; the earlier version stands meanwhile
+    return None
+
+
+def certificate_by_sha256(*, sha256: str) -> tuple[Certificate | None, CertificateVersion | None]:
+    """The certificate whose current PDF, or one of whose superseded versions, has this hash."""
+    certificate = Certificate.objects.filter(sha256=sha256).exclude(sha256="").first()
+    if certificate is not None:
+        return certificate, None
+    version = CertificateVersion.objects.filter(sha256=sha256).select_related("certificate").first()
+    if version is not None:
+        return version.certificate, version
+    return None, None
+
+
+def certificate_for_download(*, user, code: str) -> Certificate | None:
+    """The issued certificate with this code if ``user`` may download it: the learner, staff,
+    or a coordinator/viewer of the partner organisation that ran the learner's cohort."""
+    if not user.is_authenticated:
+        return None
+    queryset = Certificate.objects.filter(verification_code=code, status=Certificate.Status.ISSUED).exclude(pdf="")
+    if not user.is_staff:
+        queryset = queryset.filter(
+            Q(enrolment__learner=user) | Q(enrolment__cohort__partner__memberships__user=user)
+        ).distinct()
+    return queryset.first()
+
+
+def certificates_stale(*, older_than: datetime.timedelta) -> QuerySet[Certificate]:
+    """Pending certificates, and failed ones with attempts left, untouched for ``older_than``."""
+    cutoff = timezone.now() - older_than
+    pending = Q(status=Certificate.Status.PENDING, requested_at__lt=cutoff) & (
+        Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff)
+    )
+    failed = Q(
+        status=Certificate.Status.FAILED, attempts__lt=settings.CERTIFICATE_MAX_ATTEMPTS, last_attempt_at__lt=cutoff
+    )
+    return Certificate.objects.filter(pending | failed).order_by("requested_at")
+
+
+def certificates_pending_overdue_count(*, minutes: int = 10) -> int:
+    """How many certificates have been pending for more than ``minutes`` (shown to staff)."""
+    cutoff = timezone.now() - datetime.timedelta(minutes=minutes)
+    return Certificate.objects.filter(status=Certificate.Status.PENDING, requested_at__lt=cutoff).count()

@@ -1,0 +1,238 @@
+"""Signing certificates' PDFs with pyHanko (PAdES B-B), and checking a signed file's signature.
+
+The key material comes from settings: ``CERTIFICATE_SIGNING_KEY`` + ``CERTIFICATE_SIGNING_CERT``
+(PEM or DER paths, optional ``CERTIFICATE_SIGNING_KEY_PASSPHRASE``) plus the chain in
+``CERTIFICATE_SIGNING_CHAIN``; or ``CERTIFICATE_SIGNING_PKCS12`` with
+``CERTIFICATE_SIGNING_PASSPHRASE``. The loaded signer is kept per process (keyed by those
+settings and the files' modification times), so a worker loads the key once.
+
+Anything wrong with the key material raises ``SigningKeyError`` with a sentence staff can act on:
+the certificate is then marked failed with that reason instead of being retried in a loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_FIELD = "AcademySignature"
+
+
+class SigningKeyError(Exception):
+    """The signing key or certificate is missing, unreadable, mismatched or expired."""
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What pyHanko's validator says about the first signature of a PDF."""
+
+    signed: bool
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    signer: str = ""
+    problem: str = ""
+
+
+_lock = threading.Lock()
+_cache: dict[tuple, object] = {}
+
+
+def _paths_key() -> tuple:
+    parts = []
+    for name in (
+        "CERTIFICATE_SIGNING_PKCS12",
+        "CERTIFICATE_SIGNING_KEY",
+        "CERTIFICATE_SIGNING_CERT",
+    ):
+        value = str(getattr(settings, name, "") or "")
+        mtime = os.path.getmtime(value) if value and os.path.exists(value) else None
+        parts.append((name, value, mtime))
+    chain = tuple(str(p) for p in _chain_paths())
+    passphrases = (
+        getattr(settings, "CERTIFICATE_SIGNING_PASSPHRASE", ""),
+        getattr(settings, "CERTIFICATE_SIGNING_KEY_PASSPHRASE", ""),
+    )
+    return (tuple(parts), chain, passphrases)
+
+
+def _chain_paths() -> list[str]:
+    chain = getattr(settings, "CERTIFICATE_SIGNING_CHAIN", []) or []
+    if isinstance(chain, str | Path):
+        chain = [chain]
+    return [str(p) for p in chain if str(p)]
+
+
+def _require_file(path: str, what: str) -> None:
+    if not path:
+        raise SigningKeyError(_("No %(what)s is configured (see CERTIFICATE_SIGNING_* settings).") % {"what": what})
+    if not os.path.isfile(path):
+        raise SigningKeyError(
+            _(
+                "The %(what)s was not found at %(path)s. Run “python manage.py create_signing_key” for a "
+                "development key, or set the CERTIFICATE_SIGNING_* settings."
+            )
+            % {"what": what, "path": path}
+        )
+
+
+def _load_signer():
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.keys import load_certs_from_pemder
+    from pyhanko.sign import signers
+
+    other_certs: list[asn1_x509.Certificate] = []
+    for path in _chain_paths():
+        if not os.path.isfile(path):
+            # The chain is optional: the signature is valid without it, only less easy to trust.
+            logger.warning("Certificate chain file %s not found; signing without it.", path)
+            continue
+        try:
+            other_certs.extend(load_certs_from_pemder([path]))
+        except (OSError, ValueError) as exc:
+            raise SigningKeyError(
+                _("The certificate chain file %(path)s could not be read: %(error)s") % {"path": path, "error": exc}
+            ) from exc
+
+    pkcs12 = str(getattr(settings, "CERTIFICATE_SIGNING_PKCS12", "") or "")
+    if pkcs12:
+        _require_file(pkcs12, _("PKCS#12 signing file"))
+        passphrase = getattr(settings, "CERTIFICATE_SIGNING_PASSPHRASE", "") or ""
+        try:
+            signer = signers.SimpleSigner.load_pkcs12_data(
+                Path(pkcs12).read_bytes(), other_certs=other_certs, passphrase=passphrase.encode() or None
+            )
+        except Exception as exc:  # pyHanko/cryptography raise several kinds for a bad file or passphrase
+            raise SigningKeyError(
+                _("The PKCS#12 file %(path)s could not be opened (wrong passphrase or not a PKCS#12 file): %(error)s")
+                % {"path": pkcs12, "error": exc}
+            ) from exc
+    else:
+        key_path = str(getattr(settings, "CERTIFICATE_SIGNING_KEY", "") or "")
+        cert_path = str(getattr(settings, "CERTIFICATE_SIGNING_CERT", "") or "")
+        _require_file(key_path, _("signing key"))
+        _require_file(cert_path, _("signing certificate"))
+        passphrase = getattr(settings, "CERTIFICATE_SIGNING_KEY_PASSPHRASE", "") or ""
+        signer = signers.SimpleSigner.load(
+            key_path, cert_path, key_passphrase=passphrase.encode() or None, other_certs=other_certs
+        )
+        if signer is None:
+            raise SigningKeyError(
+                _(
+                    "The signing key %(key)s or certificate %(cert)s could not be read (not PEM/DER, or the key "
+                    "needs a different passphrase)."
+                )
+                % {"key": key_path, "cert": cert_path}
+            )
+
+    # The key must belong to the certificate, and the certificate must be in date.
+    private_key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
+    public_der = private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if public_der != signer.signing_cert.public_key.dump():
+        raise SigningKeyError(_("The signing key does not belong to the signing certificate (wrong key)."))
+    now = datetime.datetime.now(datetime.UTC)
+    validity = signer.signing_cert["tbs_certificate"]["validity"]
+    not_before, not_after = validity["not_before"].native, validity["not_after"].native
+    if not (not_before <= now <= not_after):
+        raise SigningKeyError(
+            _("The signing certificate is valid from %(start)s to %(end)s, not now.")
+            % {"start": not_before.date(), "end": not_after.date()}
+        )
+    return signer
+
+
+def signer_get():
+    """The configured signer, loaded once per process (reloaded when the settings or files change)."""
+    key = _paths_key()
+    with _lock:
+        signer = _cache.get(key)
+        if signer is None:
+            signer = _load_signer()
+            _cache.clear()
+            _cache[key] = signer
+        return signer
+
+
+def pdf_sign(pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
+    """Sign ``pdf`` with a PAdES baseline B-B signature; returns the signed file's bytes."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    signer = signer_get()
+    metadata = signers.PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason or None,
+        location=location or None,
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    output = signers.PdfSigner(metadata, signer=signer).sign_pdf(writer)
+    return output.getvalue()
+
+
+def _trust_roots():
+    from pyhanko.keys import load_certs_from_pemder
+
+    roots = []
+    for path in _chain_paths():
+        if os.path.isfile(path):
+            try:
+                roots.extend(load_certs_from_pemder([path]))
+            except (OSError, ValueError):
+                logger.warning("Could not read the certificate chain file %s", path)
+    return roots
+
+
+def pdf_signature_check(data: bytes) -> SignatureCheck:
+    """Validate the first signature embedded in ``data`` (a PDF) with pyHanko.
+
+    ``intact`` means the signed bytes were not changed; ``valid`` that the signature is
+    cryptographically sound; ``trusted`` that it chains to the configured CA.
+    """
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = reader.embedded_signatures
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        return SignatureCheck(
+            signed=False, problem=_("This file is not a PDF we can read (%(error)s).") % {"error": exc}
+        )
+    if not signatures:
+        return SignatureCheck(signed=False, problem=_("This PDF has no digital signature."))
+    context = ValidationContext(trust_roots=_trust_roots(), allow_fetching=False)
+    try:
+        status = validate_pdf_signature(signatures[0], signer_validation_context=context)
+    except Exception as exc:  # a malformed signature dictionary can raise many kinds of error
+        logger.info("Signature validation error: %s", exc)
+        return SignatureCheck(
+            signed=True, problem=_("The signature could not be checked (%(error)s).") % {"error": exc}
+        )
+    signer_name = ""
+    with contextlib.suppress(AttributeError):
+        signer_name = status.signing_cert.subject.human_friendly
+    return SignatureCheck(
+        signed=True,
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=bool(status.trusted),
+        signer=signer_name,
+    )

@@ -1,0 +1,80 @@
+"""Fixtures of the certificates tests: a signing key pair made once per session, completed
+enrolments, issued certificates, and a real Celery worker for tests marked ``worker``."""
+
+import pytest
+from django.test import Client
+
+from academy.testing import celery_worker_process, require_worker_services, worker_env_for_tests
+from certificates.keys import development_keys_create
+from certificates.models import Certificate
+from programmes.services import achievements_record
+
+PKCS12_PASSPHRASE = "correct horse"
+
+
+@pytest.fixture(scope="session")
+def signing_key_files(tmp_path_factory):
+    """A development CA and signing certificate in a temporary folder (never keys/)."""
+    return development_keys_create(tmp_path_factory.mktemp("signing-keys"), pkcs12_passphrase=PKCS12_PASSPHRASE)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request, settings):
+    """Tasks run in-process, except in tests that start a real worker. (With a broker
+    configured, Celery reads CELERY_TASK_ALWAYS_EAGER from Django's settings before
+    ``app.conf``, so it is set there.)"""
+    settings.CELERY_TASK_ALWAYS_EAGER = not request.node.get_closest_marker("worker")
+
+
+@pytest.fixture(autouse=True)
+def _signing_settings(settings, signing_key_files):
+    settings.CERTIFICATE_SIGNING_KEY = str(signing_key_files.signing_key)
+    settings.CERTIFICATE_SIGNING_CERT = str(signing_key_files.signing_cert)
+    settings.CERTIFICATE_SIGNING_CHAIN = [str(signing_key_files.ca_cert)]
+    settings.CERTIFICATE_SIGNING_KEY_PASSPHRASE = ""
+    settings.CERTIFICATE_SIGNING_PKCS12 = ""
+    settings.CERTIFICATE_SIGNING_PASSPHRASE = ""
+    settings.SITE_URL = "https://academy.example.org"
+
+
+def complete(enrolment, framework, recorded_by):
+    """Record every competency of the framework for the enrolment (completes it)."""
+    return achievements_record(enrolment=enrolment, competencies=framework["competencies"], recorded_by=recorded_by)
+
+
+@pytest.fixture
+def completed_certificate(enrolment, framework, facilitator, django_capture_on_commit_callbacks):
+    """The learner completes; the certificate is issued in-process (eager task after commit)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(enrolment, framework, facilitator)
+    return Certificate.objects.get(enrolment=enrolment)
+
+
+@pytest.fixture
+def client_for():
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def celery_worker():
+    """Start real Celery workers for this test: ``celery_worker(**env)`` is a context manager.
+
+    Skips without Redis/PostgreSQL locally, fails in CI. The broker's Redis database is emptied
+    first (FLUSHDB of that one database only)."""
+    from django.conf import settings
+
+    from academy.testing import redis_flushdb
+
+    require_worker_services()
+    redis_flushdb(settings.CELERY_BROKER_URL)
+
+    def start(concurrency=1, **env):
+        return celery_worker_process(env=worker_env_for_tests(**env), concurrency=concurrency)
+
+    yield start
+    redis_flushdb(settings.CELERY_BROKER_URL)

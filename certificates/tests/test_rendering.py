@@ -1,0 +1,118 @@
+"""Rendering: the text, fonts, metadata and safety of the certificate PDF (in-process)."""
+
+import io
+import re
+import subprocess
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from certificates import rendering
+from certificates.models import Certificate
+from certificates.tests.conftest import complete
+
+
+def pdf_tool(tool, path, *args):
+    """Run a poppler tool on ``path`` and return what it prints."""
+    command = [tool, *args, str(path)] + (["-"] if tool == "pdftotext" else [])
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def test_pdf_has_the_learner_programme_domains_and_verification_details(completed_certificate, cohort):
+    certificate = completed_certificate
+    assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
+    text = pdf_tool("pdftotext", certificate.pdf.path, "-layout")
+    flat = " ".join(text.split())
+    assert "Zoë Ó'Brien-Łukasz" in flat
+    assert "Lived Experience of Poverty" in flat
+    assert "Hackney spring cohort, run with Hackney Community Voices" in flat
+    for domain in ("Ethics", "Research methods", "Peer interviewing"):
+        assert domain in flat
+    assert certificate.verification_code in flat
+    assert f"https://academy.example.org/verify/{certificate.verification_code}/" in flat
+    assert "Professor Ada Example" in flat and "Director, Citizen Science Academy" in flat
+    assert "has shown the competencies of a citizen social scientist" in flat
+    assert certificate.issued_at.strftime("%Y") in flat
+
+
+def test_only_the_bundled_fonts_are_embedded(completed_certificate):
+    fonts = pdf_tool("pdffonts", completed_certificate.pdf.path).splitlines()[2:]
+    assert fonts, "no fonts listed"
+    for line in fonts:
+        name, *_rest = line.split()
+        assert name.split("+", 1)[-1].startswith("Noto-Sans-Academy"), line
+        assert " yes yes yes " in line, f"font not embedded and subset: {line}"
+    assert "DejaVu" not in "\n".join(fonts)
+
+
+def test_pdf_is_tagged_landscape_a4_with_title_and_language(completed_certificate):
+    info = pdf_tool("pdfinfo", completed_certificate.pdf.path)
+    assert "Tagged:          yes" in info
+    assert "Title:           Certificate: Zoë Ó'Brien-Łukasz, Lived Experience of Poverty" in info
+    assert "Pages:           1" in info
+    width, height = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts \(A4\)", info).groups()
+    assert float(width) > float(height)  # landscape
+    with completed_certificate.pdf.open("rb") as handle:
+        reader = PdfFileReader(io.BytesIO(handle.read()))
+    assert str(reader.root["/Lang"]) == "en-GB"
+    assert "/StructTreeRoot" in reader.root
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        '<img src="file:///etc/passwd"> Eve',
+        "Eve</p><style>@import url(file:///etc/hostname);</style>",
+        'Eve url("file:///etc/passwd") url(http://127.0.0.1:9/x.png)',
+    ],
+)
+def test_a_hostile_name_is_printed_as_text_and_fetches_nothing(
+    name, learner, enrolment, framework, facilitator, django_capture_on_commit_callbacks, monkeypatch
+):
+    learner.full_name = name
+    learner.save(update_fields=["full_name"])
+    fetched = []
+    original = rendering.SafeURLFetcher.__call__
+
+    def spy(self, url):
+        fetched.append(url)
+        return original(self, url)
+
+    monkeypatch.setattr(rendering.SafeURLFetcher, "__call__", spy)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(enrolment, framework, facilitator)
+    certificate = Certificate.objects.get(enrolment=enrolment)
+    assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
+    # Long names wrap: compare without whitespace.
+    squashed = "".join(pdf_tool("pdftotext", certificate.pdf.path).split())
+    assert "".join(name.split()) in squashed
+    assert all(url.startswith("data:image/") for url in fetched), fetched
+    assert not any("/etc/" in url or "127.0.0.1:9" in url for url in fetched)
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "http://127.0.0.1:9/", "https://example.org/font.ttf", "data:text/css,body{}"]
+)
+def test_the_fetcher_refuses_anything_but_bundled_files(url):
+    fetcher = rendering.SafeURLFetcher(rendering.allowed_roots())
+    with pytest.raises(ValueError):
+        fetcher(url)
+    assert fetcher.refused[-1] == url
+
+
+def test_the_fetcher_serves_the_bundled_font():
+    fetcher = rendering.SafeURLFetcher(rendering.allowed_roots())
+    font = (rendering.static_root() / "fonts" / "NotoSans-Latin-Regular.ttf").resolve()
+    response = fetcher(font.as_uri())
+    assert response.read(4) == b"\x00\x01\x00\x00"
+    response.close()
+    traversal = font.parent.as_uri() + "/../../academy/settings.py"
+    with pytest.raises(ValueError):
+        fetcher(traversal)
+
+
+def test_no_system_font_is_available_to_the_renderer():
+    """A character outside the bundled fonts is not taken from a system font."""
+    html = '<html lang="en-GB"><head><title>t</title></head><body><p>Zoë ✓ 漢</p></body></html>'
+    pdf = rendering.pdf_render(html)
+    assert b"DejaVu" not in pdf and b"Noto-Sans-CJK" not in pdf and b"NotoSansCJK" not in pdf
