@@ -1,0 +1,122 @@
+"""Staff admin for people: every account signs in with its email address.
+
+Who may see it: Academy staff with the ``academy`` permissions (the admin site checks them).
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+
+
+class AcademyUserCreationForm(AdminUserCreationForm):
+    """Add a person by email address and the full name printed on their certificates."""
+
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class AcademyUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """People: staff, facilitators, partner staff and citizen scientists."""
+
+    form = AcademyUserChangeForm
+    add_form = AcademyUserCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Name on certificates"), {"fields": ("full_name",)}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "full_name", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    list_display = ("email", "full_name", "is_staff", "is_active", "last_login", "date_joined")
+    list_display_links = ("email", "full_name")
+    list_filter = ("is_staff", "is_active", "is_superuser", "groups")
+    search_fields = ("email", "full_name")
+    ordering = ("full_name", "email")
+    readonly_fields = ("last_login", "date_joined")
+    list_per_page = 50
+
+
+# --- Helpers shared by the apps' admin modules ---------------------------------------------------
+
+
+def count_of(model, fk: str, **filters):
+    """An annotation counting ``model`` rows whose ``fk`` points at the outer row: one subquery,
+    so several counts on one changelist neither multiply rows nor add a query per row."""
+    rows = (
+        model._default_manager.filter(**{fk: OuterRef("pk")}, **filters)
+        .order_by()
+        .values(fk)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+class _Refused(Exception):
+    """A service refused an admin write; carries its ValidationError."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
+
+
+class ServiceWritesMixin:
+    """Admin writes go through services; a refusal becomes a form error, not a crash.
+
+    ``save_model``/``save_formset`` call a service and, when it raises ValidationError, call
+    ``self.refuse(error)``. The admin's own transaction rolls everything back, then the same
+    POST is shown again with the service's message above the form, the staff member's input
+    kept and nothing written.
+    """
+
+    def refuse(self, error: ValidationError):
+        raise _Refused(error)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _Refused as refused:
+            request._academy_refusal = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        error = getattr(request, "_academy_refusal", None)
+        if error is None:
+            return form_class
+
+        def clean(form):
+            cleaned = form_class.clean(form)
+            form.add_error(None, error.messages)
+            return cleaned
+
+        return type(form_class.__name__, (form_class,), {"clean": clean})
+
+    def message_refusal(self, request, error: ValidationError, prefix: str = ""):
+        for message in error.messages:
+            messages.error(request, f"{prefix}{message}")

@@ -1,0 +1,521 @@
+"""Staff admin for the competency framework and learning.
+
+Who may see it: Academy staff with the ``programmes`` permissions (the admin site checks them).
+Every write that can change whether someone has completed goes through ``programmes.services``:
+competencies and domains (``competency_save``, ``domain_save``), achievements
+(``achievement_record``, ``achievement_remove``), enrolments (``enrolment_create``,
+``enrolment_withdraw``). A refusal is shown to the staff member and nothing is written.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from academy.admin import ServiceWritesMixin, count_of
+
+from . import services
+from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
+from .selectors import enrolment_missing_competencies
+
+NEW_ENROLMENT_STATUSES = [
+    (Enrolment.Status.INVITED.value, Enrolment.Status.INVITED.label),
+    (Enrolment.Status.ACTIVE.value, Enrolment.Status.ACTIVE.label),
+]
+LIVE = ~Q(status=Enrolment.Status.WITHDRAWN)
+
+
+# --- Competency framework --------------------------------------------------------------------
+
+
+class CompetencyInline(admin.TabularInline):
+    """Competencies in a domain. Untick “active” to retire one: it is no longer required and its
+    achievements are kept. Competencies are retired, never deleted."""
+
+    model = Competency
+    fields = ("statement", "order", "is_active", "retired_at")
+    readonly_fields = ("retired_at",)
+    extra = 1
+    can_delete = False
+    show_change_link = True
+
+
+class FrameworkWritesMixin(ServiceWritesMixin):
+    """Saves domains and competencies (also from inlines) through the services, which re-apply
+    the completion rule to every programme the change touches."""
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Competency:
+            for competency in formset.save(commit=False):
+                try:
+                    services.competency_save(competency=competency, changed_by=request.user)
+                except ValidationError as error:
+                    self.refuse(error)
+            formset.save_m2m()
+        elif formset.model is CompetencyDomain:
+            for domain in formset.save(commit=False):
+                domain.is_core = False
+                try:
+                    services.domain_save(domain=domain, changed_by=request.user)
+                except ValidationError as error:
+                    self.refuse(error)
+            formset.save_m2m()
+        else:
+            super().save_formset(request, form, formset, change)
+
+
+@admin.register(CompetencyDomain)
+class CompetencyDomainAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
+    list_display = ("name", "is_core", "programme", "order", "active_competencies", "retired_competencies")
+    list_display_links = ("name",)
+    list_filter = ("is_core", "programme")
+    search_fields = ("name", "description")
+    list_select_related = ("programme",)
+    autocomplete_fields = ("programme",)
+    fields = ("name", "description", "is_core", "programme", "order")
+    inlines = (CompetencyInline,)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_active=count_of(Competency, "domain", is_active=True),
+                n_retired=count_of(Competency, "domain", is_active=False),
+            )
+        )
+
+    @admin.display(description=_("active competencies"), ordering="n_active")
+    def active_competencies(self, obj):
+        return obj.n_active
+
+    @admin.display(description=_("retired"), ordering="n_retired")
+    def retired_competencies(self, obj):
+        return obj.n_retired
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.domain_save(domain=obj, changed_by=request.user)
+        except ValidationError as error:
+            self.refuse(error)
+
+
+@admin.register(Competency)
+class CompetencyAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
+    list_display = ("statement", "domain", "is_core", "order", "is_active", "retired_at", "achieved_by")
+    list_filter = ("is_active", "domain__is_core", "domain")
+    search_fields = ("statement", "domain__name")
+    list_select_related = ("domain",)
+    autocomplete_fields = ("domain",)
+    fields = ("domain", "statement", "order", "is_active", "retired_at")
+    readonly_fields = ("retired_at",)
+    actions = ("retire_selected",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_achieved=count_of(Achievement, "competency"))
+
+    @admin.display(description=_("core"), boolean=True, ordering="domain__is_core")
+    def is_core(self, obj):
+        return obj.domain.is_core
+
+    @admin.display(description=_("achieved by"), ordering="n_achieved")
+    def achieved_by(self, obj):
+        return obj.n_achieved
+
+    def has_delete_permission(self, request, obj=None):
+        # Retire instead: achievements and certificates keep pointing at the competency.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.competency_save(competency=obj, changed_by=request.user)
+        except ValidationError as error:
+            self.refuse(error)
+
+    @admin.action(description=_("Retire the selected competencies (no longer required, history kept)"))
+    def retire_selected(self, request, queryset):
+        retired = 0
+        for competency in queryset.filter(is_active=True):
+            services.competency_retire(competency=competency, retired_by=request.user)
+            retired += 1
+        self.message_user(
+            request,
+            ngettext("Retired %(n)d competency.", "Retired %(n)d competencies.", retired) % {"n": retired},
+            messages.SUCCESS,
+        )
+
+
+# --- Programmes and cohorts ------------------------------------------------------------------
+
+
+class CourseDomainInline(admin.TabularInline):
+    """This programme's own (course-specific) domains. Open one to add its competencies."""
+
+    model = CompetencyDomain
+    fk_name = "programme"
+    fields = ("name", "description", "order")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = _("course-specific competency domain")
+    verbose_name_plural = _("course-specific competency domains")
+
+
+class CohortInline(admin.TabularInline):
+    model = Cohort
+    fields = ("name", "partner", "starts_on", "ends_on", "venue", "capacity")
+    autocomplete_fields = ("partner",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
+    list_display = ("title", "status", "research_project", "cohorts_count", "learners_count", "completed_count")
+    list_filter = ("status", "partner_organisations")
+    search_fields = ("title", "slug", "research_project", "summary")
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("partner_organisations",)
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "status", "summary")}),
+        (_("Research project"), {"fields": ("research_project", "research_project_url")}),
+        (_("Partners"), {"fields": ("partner_organisations",)}),
+        (
+            _("Certificate"),
+            {"fields": ("certificate_wording", "signatory_name", "signatory_title", "signatory_signature")},
+        ),
+        (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = (CourseDomainInline, CohortInline)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "research_project_url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_cohorts=count_of(Cohort, "programme"),
+                n_learners=count_of(Enrolment, "programme", status__in=Enrolment.LIVE_STATUSES),
+                n_completed=count_of(Enrolment, "programme", status=Enrolment.Status.COMPLETED),
+            )
+        )
+
+    @admin.display(description=_("cohorts"), ordering="n_cohorts")
+    def cohorts_count(self, obj):
+        return obj.n_cohorts
+
+    @admin.display(description=_("learners"), ordering="n_learners")
+    def learners_count(self, obj):
+        return obj.n_learners
+
+    @admin.display(description=_("completed"), ordering="n_completed")
+    def completed_count(self, obj):
+        return obj.n_completed
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Cohort:
+            for cohort in formset.save(commit=False):
+                if cohort.pk is None:
+                    cohort.created_by = request.user
+                cohort.save()
+            formset.save_m2m()
+        else:
+            super().save_formset(request, form, formset, change)
+
+
+class EnrolmentInline(admin.TabularInline):
+    """Learners in this cohort. Add a learner here; withdraw one from the enrolments list."""
+
+    model = Enrolment
+    fields = ("learner", "status", "enrolled_at", "completed_at")
+    readonly_fields = ("enrolled_at", "completed_at")
+    autocomplete_fields = ("learner",)
+    extra = 0
+    can_delete = False
+    verbose_name = _("learner")
+    verbose_name_plural = _("learners")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("learner")
+
+    def has_change_permission(self, request, obj=None):
+        # Existing enrolments change only through services (withdraw, record achievements).
+        return False
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "status":
+            kwargs["choices"] = NEW_ENROLMENT_STATUSES
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+
+@admin.register(Cohort)
+class CohortAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
+    list_display = ("name", "programme", "partner", "starts_on", "ends_on", "venue", "enrolled", "capacity")
+    list_filter = ("programme", "partner")
+    search_fields = ("name", "venue", "programme__title", "partner__name")
+    list_select_related = ("programme", "partner")
+    autocomplete_fields = ("programme", "partner", "facilitators")
+    date_hierarchy = "starts_on"
+    readonly_fields = ("created_by", "created_at")
+    fields = (
+        "programme",
+        "partner",
+        "name",
+        ("starts_on", "ends_on"),
+        "venue",
+        "capacity",
+        "facilitators",
+        "created_by",
+        "created_at",
+    )
+    inlines = (EnrolmentInline,)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_enrolled=count_of(Enrolment, "cohort", status__in=Enrolment.LIVE_STATUSES))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # Enrolments mirror their cohort's programme, so it is fixed once the cohort exists.
+            return (*self.readonly_fields, "programme")
+        return self.readonly_fields
+
+    @admin.display(description=_("enrolled"), ordering="n_enrolled")
+    def enrolled(self, obj):
+        return obj.n_enrolled
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj.save()
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Enrolment:
+            return super().save_formset(request, form, formset, change)
+        for enrolment in formset.save(commit=False):
+            try:
+                services.enrolment_create(
+                    learner=enrolment.learner,
+                    cohort=form.instance,
+                    enrolled_by=request.user,
+                    status=enrolment.status,
+                )
+            except ValidationError as error:
+                self.refuse(error)
+
+
+# --- Learners' progress ------------------------------------------------------------------------
+
+
+class AchievementInline(admin.TabularInline):
+    """What this learner has shown (record or remove achievements from the achievements list)."""
+
+    model = Achievement
+    fields = ("competency", "achieved_on", "recorded_by", "evidence")
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("competency", "recorded_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
+    list_display = (
+        "learner_name",
+        "learner_email",
+        "programme",
+        "cohort_name",
+        "partner",
+        "status",
+        "enrolled_at",
+        "completed_at",
+    )
+    list_filter = ("status", "programme", "cohort__partner")
+    search_fields = ("learner__email", "learner__full_name", "cohort__name")
+    list_select_related = ("learner", "programme", "cohort__programme", "cohort__partner")
+    autocomplete_fields = ("learner", "cohort")
+    actions = ("withdraw_selected",)
+    inlines = (AchievementInline,)
+
+    def get_queryset(self, request):
+        # str(enrolment) names the learner and the cohort's programme, so autocomplete lists and
+        # change pages need the joins too. (A changelist ignores list_select_related once the
+        # queryset has select_related, hence the same list here.)
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("learner", "cohort", "status")
+        return (
+            "learner",
+            "cohort",
+            "programme",
+            "status",
+            "enrolled_by",
+            "enrolled_at",
+            "completed_at",
+            "withdrawn_at",
+            "still_to_show",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # Status changes only through services: achievements complete, the action withdraws.
+        return self.get_fields(request, obj)
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "status":
+            kwargs["choices"] = NEW_ENROLMENT_STATUSES
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        # Withdraw instead: the history of what the learner achieved is kept.
+        return False
+
+    @admin.display(description=_("learner"), ordering="learner__full_name")
+    def learner_name(self, obj):
+        return obj.learner.full_name
+
+    @admin.display(description=_("email address"), ordering="learner__email")
+    def learner_email(self, obj):
+        return obj.learner.email
+
+    @admin.display(description=_("cohort"), ordering="cohort__name")
+    def cohort_name(self, obj):
+        return obj.cohort.name
+
+    @admin.display(description=_("partner organisation"), ordering="cohort__partner__name")
+    def partner(self, obj):
+        return obj.cohort.partner
+
+    @admin.display(description=_("still to show"))
+    def still_to_show(self, obj):
+        missing = [str(c) for c in enrolment_missing_competencies(enrolment=obj)]
+        return "; ".join(missing) if missing else _("Nothing: every required competency is shown.")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # nothing on an existing enrolment is edited here
+        try:
+            created = services.enrolment_create(
+                learner=obj.learner, cohort=obj.cohort, enrolled_by=request.user, status=obj.status
+            )
+        except ValidationError as error:
+            self.refuse(error)
+        obj.pk = created.pk
+        obj.programme_id = created.programme_id
+        obj._state.adding = False
+
+    @admin.action(description=_("Withdraw the selected learners (their achievements are kept)"))
+    def withdraw_selected(self, request, queryset):
+        withdrawn = 0
+        for enrolment in queryset.exclude(status=Enrolment.Status.WITHDRAWN):
+            try:
+                services.enrolment_withdraw(enrolment=enrolment, withdrawn_by=request.user)
+                withdrawn += 1
+            except ValidationError as error:
+                self.message_refusal(request, error)
+        self.message_user(
+            request,
+            ngettext("Withdrew %(n)d learner.", "Withdrew %(n)d learners.", withdrawn) % {"n": withdrawn},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Achievement)
+class AchievementAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
+    list_display = (
+        "learner",
+        "competency",
+        "domain",
+        "programme",
+        "achieved_on",
+        "recorded_by",
+        "recorded_at",
+    )
+    list_filter = ("enrolment__programme", "competency__domain", "enrolment__cohort__partner", "achieved_on")
+    search_fields = ("enrolment__learner__email", "enrolment__learner__full_name", "competency__statement", "evidence")
+    list_select_related = ("enrolment__learner", "enrolment__programme", "competency__domain", "recorded_by")
+    autocomplete_fields = ("enrolment", "competency")
+    readonly_fields = ("recorded_by", "recorded_at")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("enrolment", "competency", "achieved_on", "evidence")
+        return ("enrolment", "competency", "achieved_on", "evidence", "recorded_by", "recorded_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # Which learner and which competency never change: remove and record again instead.
+        return ("enrolment", "competency", "recorded_by", "recorded_at")
+
+    def get_queryset(self, request):
+        # Also for the change and delete pages (str() names the learner); see EnrolmentAdmin.
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    def get_changeform_initial_data(self, request):
+        return {"achieved_on": timezone.localdate(), **super().get_changeform_initial_data(request)}
+
+    @admin.display(description=_("learner"), ordering="enrolment__learner__full_name")
+    def learner(self, obj):
+        return obj.enrolment.learner
+
+    @admin.display(description=_("domain"), ordering="competency__domain__name")
+    def domain(self, obj):
+        return obj.competency.domain
+
+    @admin.display(description=_("programme"), ordering="enrolment__programme__title")
+    def programme(self, obj):
+        return obj.enrolment.programme
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["achieved_on", "evidence"])
+            return
+        try:
+            recorded = services.achievement_record(
+                enrolment=obj.enrolment,
+                competency=obj.competency,
+                recorded_by=request.user,
+                evidence=obj.evidence,
+                achieved_on=obj.achieved_on,
+            )
+        except ValidationError as error:
+            self.refuse(error)
+        obj.pk = recorded.pk
+        obj.recorded_by = recorded.recorded_by
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        services.achievement_remove(enrolment=obj.enrolment, competency=obj.competency, removed_by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for achievement in queryset.select_related("enrolment", "competency"):
+            self.delete_model(request, achievement)
