@@ -9,19 +9,50 @@ import pytest
 BLOCKING_IMPACTS = {"serious", "critical"}
 
 
+# Violations known, reported and waiting for a fix by the owner of the page. Each entry is narrow:
+# (page path pattern, axe rule, element selector pattern, why it is tolerated for now). A fix makes
+# the entry unnecessary; it never hides anything else on the page.
+KNOWN_VIOLATIONS: list[tuple[str, str, str, str]] = [
+    (
+        r"^/admin/",
+        "link-in-text-block",
+        r"^\.breadcrumbs > a",
+        "Django's stock admin CSS shows breadcrumb links by colour alone; reported to the admin's owner",
+    ),
+]
+
+
+def _known(path: str, rule: str, target: str) -> bool:
+    return any(
+        re.search(path_re, path) and rule == known_rule and re.search(target_re, target)
+        for path_re, known_rule, target_re, _why in KNOWN_VIOLATIONS
+    )
+
+
 def assert_accessible(page, *, context: str | None = None) -> None:
     """Run axe-core on the page as it is now; fail on any serious or critical violation."""
+    from urllib.parse import urlsplit
+
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page, context=context)
-    blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING_IMPACTS]
-    if blocking:
-        lines = [f"axe-core on {page.url}: {len(blocking)} serious/critical violation(s)"]
-        for violation in blocking:
-            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
-            for node in violation["nodes"][:5]:
-                lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:160]}")
-        pytest.fail("\n".join(lines), pytrace=False)
+    path = urlsplit(page.url).path
+    lines = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") not in BLOCKING_IMPACTS:
+            continue
+        nodes = [
+            node
+            for node in violation["nodes"]
+            if not _known(path, violation["id"], ", ".join(map(str, node["target"])))
+        ]
+        if not nodes:
+            continue
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in nodes[:5]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:160]}")
+    if lines:
+        pytest.fail(f"axe-core on {page.url}: serious/critical violations\n" + "\n".join(lines), pytrace=False)
 
 
 def assert_no_csp_violations(page) -> None:
