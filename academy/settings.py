@@ -141,9 +141,6 @@ ACCOUNT_RATE_LIMITS = {
     "request_login_code": "20/m/ip,3/m/key",
     # Academy's own: asking for a new invitation link (academy.views.invitation_request).
     "invitation_request": "20/m/ip,3/10m/key",
-    # Certificates' public verification (certificates.views): looking codes up, checking files.
-    "certificate_verify": "60/m/ip",
-    "certificate_file_check": "10/m/ip",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Citizen Science Academy] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
@@ -232,6 +229,8 @@ CERTIFICATE_SIGNING_PASSPHRASE = env.str("CERTIFICATE_SIGNING_PASSPHRASE", defau
 # The sweeper re-enqueues pending/failed certificates older than this; failed ones until attempts run out.
 CERTIFICATE_SWEEP_AFTER_MINUTES = env.int("CERTIFICATE_SWEEP_AFTER_MINUTES", default=3)
 CERTIFICATE_MAX_ATTEMPTS = env.int("CERTIFICATE_MAX_ATTEMPTS", default=5)
+# Public verification, per IP address (certificates.views.rate_limited, counted in the cache).
+CERTIFICATE_RATE_LIMITS = {"verify": "60/m", "file_check": "10/m"}
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -100,7 +100,8 @@ def worker_env_for_tests(**extra: str) -> dict[str, str]:
         "CACHE_URL": settings.CACHE_URL or "",
         "MEDIA_ROOT": str(media_root),
         "SITE_URL": settings.SITE_URL,
-        "EMAIL_URL": f"filemail://{media_root.parent / 'mail'}",
+        # django-environ drops one leading slash of the path: four slashes keep it absolute.
+        "EMAIL_URL": f"filemail:///{media_root.parent / 'mail'}",
         "ACADEMY_TESTING": "1",
     }
     for name in (

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 
-from allauth.core import ratelimit
+from django.conf import settings
+from django.core.cache import cache
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -16,15 +18,36 @@ from .models import Certificate
 from .selectors import certificate_by_sha256, certificate_for_download, certificate_for_verification
 from .services import verification_code_normalise
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _rate(action: str) -> tuple[int, int]:
+    """``settings.CERTIFICATE_RATE_LIMITS[action]`` ("60/m") as (requests, seconds)."""
+    amount, _slash, period = settings.CERTIFICATE_RATE_LIMITS[action].partition("/")
+    return int(amount), _PERIODS[period or "m"]
+
+
+def rate_limit_consume(request, action: str) -> bool:
+    """Count one use of ``action`` by this IP address in a fixed window; False once over the limit."""
+    limit, period = _rate(action)
+    window = int(time.time() // period)
+    key = f"certificates:rl:{action}:{request.META.get('REMOTE_ADDR', '')}:{window}"
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=period + 1)
+        used = 1
+    return used <= limit
+
 
 def rate_limited(action: str, *, methods: tuple[str, ...] = ("GET", "POST")):
-    """Refuse with 429 once this IP address has used up ``ACCOUNT_RATE_LIMITS[action]`` (counted
-    in Django's cache by allauth's rate limiter)."""
+    """Refuse with 429 once this IP address has used up ``CERTIFICATE_RATE_LIMITS[action]``."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            if request.method in methods and not ratelimit.consume(request, action=action):
+            if request.method in methods and not rate_limit_consume(request, action):
                 return render(request, "certificates/rate_limited.html", status=429)
             return view(request, *args, **kwargs)
 
@@ -34,7 +57,7 @@ def rate_limited(action: str, *, methods: tuple[str, ...] = ("GET", "POST")):
 
 
 @require_GET
-@rate_limited("certificate_verify")
+@rate_limited("verify")
 def verify_start(request):
     """Anyone: type a verification code (sent as ?code=) or choose a file to check."""
     form = VerificationCodeForm(request.GET or None)
@@ -44,7 +67,7 @@ def verify_start(request):
 
 
 @require_GET
-@rate_limited("certificate_verify")
+@rate_limited("verify")
 def verify(request, code: str):
     """Anyone: whether the certificate with this code is valid, revoked, or unknown (404).
     Pending and failed certificates are unknown to the public."""
@@ -67,7 +90,7 @@ def verify(request, code: str):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@rate_limited("certificate_file_check", methods=("POST",))
+@rate_limited("file_check", methods=("POST",))
 def file_check(request):
     """Anyone: upload a PDF and learn whether it is byte-identical to a certificate we issued
     and whether its digital signature is intact. The file is not kept."""

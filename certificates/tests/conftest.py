@@ -78,3 +78,19 @@ def celery_worker():
 
     yield start
     redis_flushdb(settings.CELERY_BROKER_URL)
+
+
+@pytest.fixture
+def admin_client_for_staff(staff_user):
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def completed_certificate_other(other_learner, framework, facilitator, django_capture_on_commit_callbacks):
+    """A second, issued certificate (the other learner's)."""
+    enrolment = other_learner.enrolments.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(enrolment, framework, facilitator)
+    return Certificate.objects.get(enrolment=enrolment)
