@@ -322,6 +322,20 @@ ROLE_DESCRIPTIONS = {
 }
 
 
+def sync(model, defaults: dict, **lookup):
+    """Like ``update_or_create``, but saves only what differs, so an unchanged row gets no new
+    history record and a second run leaves every count (history included) as it was."""
+    obj = model._default_manager.filter(**lookup).first()
+    if obj is None:
+        return model._default_manager.create(**lookup, **defaults), True
+    changed = [field for field, value in defaults.items() if getattr(obj, field) != value]
+    for field in changed:
+        setattr(obj, field, defaults[field])
+    if changed:
+        obj.save(update_fields=changed)
+    return obj, False
+
+
 def _ascii(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isalnum() and c.isascii()).lower()
 
@@ -408,7 +422,8 @@ class Command(BaseCommand):
     def _partners(self) -> dict[str, PartnerOrganisation]:
         partners = {}
         for spec in PARTNERS:
-            partner, _ = PartnerOrganisation.objects.update_or_create(
+            partner, _ = sync(
+                PartnerOrganisation,
                 slug=spec["slug"],
                 defaults={"name": spec["name"], "kind": spec["kind"], "contact_email": spec["contact_email"]},
             )
@@ -418,9 +433,7 @@ class Command(BaseCommand):
             ("coordinator", PartnerMembership.Role.COORDINATOR),
             ("viewer", PartnerMembership.Role.VIEWER),
         ):
-            PartnerMembership.objects.update_or_create(
-                user=self.users[key], organisation=riverside, defaults={"role": role}
-            )
+            sync(PartnerMembership, user=self.users[key], organisation=riverside, defaults={"role": role})
         return partners
 
     # --- Framework and programmes ---------------------------------------------------------------
@@ -453,9 +466,7 @@ class Command(BaseCommand):
                     "signatory_title",
                 )
             }
-            programme, _ = Programme.objects.update_or_create(
-                slug=spec["slug"], defaults={**fields, "status": Programme.Status.OPEN}
-            )
+            programme, _ = sync(Programme, slug=spec["slug"], defaults={**fields, "status": Programme.Status.OPEN})
             programme.partner_organisations.set([self.partners[s] for s in spec["partners"]])
             for order, (name, statements) in enumerate(spec["domains"], start=101):
                 domain = CompetencyDomain.objects.filter(programme=programme, name=name).first()
@@ -473,7 +484,8 @@ class Command(BaseCommand):
 
     def _cohort(self, programme, partner, name, timing, venue, capacity=20, offset_weeks=0) -> Cohort:
         starts_on, ends_on = self._dates(timing, offset_weeks)
-        cohort, created = Cohort.objects.update_or_create(
+        cohort, created = sync(
+            Cohort,
             programme=programme,
             partner=partner,
             name=name,
@@ -491,13 +503,11 @@ class Command(BaseCommand):
             for prog, part, name, timing, venue in COHORTS
         ]
         # The facilitator runs the Riverside poverty cohorts and the Greenway sensor team.
+        facilitator = self.users["facilitator"]
+        runs = {"Riverside Tuesday evenings", "Riverside Saturday mornings", "Greenway estate sensor team"}
         for cohort in cohorts:
-            if cohort.name in {
-                "Riverside Tuesday evenings",
-                "Riverside Saturday mornings",
-                "Greenway estate sensor team",
-            }:
-                cohort.facilitators.add(self.users["facilitator"])
+            if cohort.name in runs and not cohort.facilitators.filter(pk=facilitator.pk).exists():
+                cohort.facilitators.add(facilitator)
         return cohorts
 
     # --- Learners -------------------------------------------------------------------------------
