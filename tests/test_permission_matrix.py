@@ -1,0 +1,289 @@
+"""The permission matrix over every URL of every app, for every kind of person.
+
+Every URL pattern is read from the resolver. Path parameters are filled with objects that belong to
+ONE learner (an enrolment, a certificate) or ONE organisation (a cohort of "Hackney Community
+Voices"), then each page is requested by each role, and the status is asserted:
+
+- the owners get 200 (the learner their own pages; the organisation's members, its cohort's
+  facilitators and staff what their role allows);
+- everybody else who is signed in gets 404 (never 403: nothing confirms that the object exists);
+- anonymous visitors are sent to sign in, or get 404.
+
+Partner-portal URLs: ``partners/tests/test_permissions.py`` asserts them for anonymous, learner,
+viewer, coordinator, coordinator of another organisation and staff; this matrix adds the roles it
+does not have (another learner, the cohort's facilitator, another cohort's facilitator), who hold no
+membership and so are expected to fare exactly as its "learner" does.
+
+A URL that is in neither matrix fails ``test_every_url_is_in_a_matrix``. The only URLs left out
+are listed in ``NOT_IN_MATRIX`` with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Callable
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from academy.tests.factories import UserFactory
+from certificates.models import Certificate
+from partners.models import EnrolmentUpload
+from partners.tests.test_permissions import MATRIX as PARTNER_MATRIX
+from partners.tests.test_permissions import ROLES as PARTNER_ROLES
+from programmes.models import Achievement, Enrolment
+from programmes.tests.factories import CohortFactory, EnrolmentFactory, ProgrammeFactory
+
+ROLES = [
+    "anonymous",
+    "learner",
+    "other_learner",
+    "facilitator",
+    "other_facilitator",
+    "viewer",
+    "coordinator",
+    "other_coordinator",
+    "staff",
+]
+LOGIN = "login"  # a redirect to the sign-in page
+
+# URLs deliberately outside the matrix, and why.
+NOT_IN_MATRIX = {
+    "admin": "Django's admin: every page is staff-only through admin_site.admin_view; the admin's own "
+    "tests (academy/tests/test_admin*.py) load each page for staff.",
+    "allauth": "allauth's account pages act only on the signed-in person's own account, or on "
+    "unguessable one-time keys; no path names another person's object. Covered by the sign-in tests.",
+    "media": "django.views.static.serve under /media/ exists only with DEBUG=True (never in "
+    "production, where certificates are served through the download view).",
+}
+
+
+def everyone(status) -> dict:
+    return dict.fromkeys(ROLES, status)
+
+
+OPEN = everyone(200)
+SIGNED_IN = {**everyone(200), "anonymous": LOGIN}
+LEARNER_ONLY = {**everyone(404), "anonymous": LOGIN, "learner": 200}
+STAFF_ONLY = {**everyone(404), "anonymous": LOGIN, "staff": 200}
+GRID = {**STAFF_ONLY, "facilitator": 200}
+# POST with nothing ticked: the grid is shown again (200) for those allowed.
+GRID_POST = GRID
+DOWNLOAD = {**everyone(404), "learner": 200, "staff": 200, "coordinator": 200, "viewer": 200}
+
+
+def enrolment_kwargs(world):
+    return {"enrolment_id": world["enrolment"].pk}
+
+
+def cohort_kwargs(world):
+    return {"cohort_id": world["cohort"].pk}
+
+
+def code_kwargs(world):
+    return {"code": world["certificate"].verification_code}
+
+
+def welcome_kwargs(world):
+    # A link for the learner with a token that is not valid: the page must reveal nobody.
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    return {"uidb64": urlsafe_base64_encode(force_bytes(world["learner"].pk)), "token": "abc-0123456789abcdef"}
+
+
+# name -> (kwargs, {method: expected status per role})
+MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
+    "home": (lambda w: {}, {"GET": OPEN}),
+    "healthz": (lambda w: {}, {"GET": OPEN}),
+    "enrolment_detail": (enrolment_kwargs, {"GET": LEARNER_ONLY}),
+    "profile": (lambda w: {}, {"GET": SIGNED_IN}),
+    "personal_data": (lambda w: {}, {"GET": SIGNED_IN}),
+    "name_change_requests": (lambda w: {}, {"GET": STAFF_ONLY}),
+    "invitation_request": (lambda w: {}, {"GET": OPEN}),
+    "welcome": (welcome_kwargs, {"GET": OPEN}),
+    "certificates:verify_start": (lambda w: {}, {"GET": OPEN}),
+    "certificates:file_check": (lambda w: {}, {"GET": OPEN}),
+    "certificates:verify": (code_kwargs, {"GET": OPEN}),
+    "certificates:download": (code_kwargs, {"GET": DOWNLOAD}),
+    "programmes:cohort_progress": (cohort_kwargs, {"GET": GRID, "POST": GRID_POST}),
+    "programmes:cohort_invite": (cohort_kwargs, {"GET": STAFF_ONLY, "POST": STAFF_ONLY}),
+}
+
+EXTRA_PARTNER_ROLES = [role for role in ROLES if role not in PARTNER_ROLES]
+
+
+def _walk(patterns, prefix="", namespace=None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = pattern.namespace or None
+            full = f"{namespace}:{inner}" if namespace and inner else (inner or namespace)
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), full)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield prefix + str(pattern.pattern), name, pattern.lookup_str
+
+
+def _left_out(route: str, name: str | None, view: str) -> str | None:
+    """Which NOT_IN_MATRIX reason covers this URL, if any."""
+    if (name or "").startswith("admin:") or route.startswith("admin/"):
+        return "admin"
+    if view.startswith("allauth."):
+        return "allauth"
+    if view == "django.views.static.serve":
+        return "media"
+    return None
+
+
+def test_every_url_is_in_a_matrix():
+    missing, unnamed = [], []
+    for route, name, view in _walk(get_resolver().url_patterns):
+        if _left_out(route, name, view):
+            continue
+        if name is None:
+            unnamed.append(route)
+        elif name not in MATRIX and not (name.startswith("partners:") and name.split(":", 1)[1] in PARTNER_MATRIX):
+            missing.append(f"{name} ({route})")
+    assert not unnamed, f"Name these URLs so the matrix can list them: {unnamed}"
+    assert not missing, f"Add these URLs to the permission matrix (tests/test_permission_matrix.py): {missing}"
+    # And nothing in the matrix is stale.
+    names = {name for _route, name, _view in _walk(get_resolver().url_patterns)}
+    assert set(MATRIX) <= names
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(
+    settings,
+    tmp_path,
+    learner,
+    other_learner,
+    enrolment,
+    cohort,
+    facilitator,
+    viewer,
+    coordinator,
+    other_coordinator,
+    other_partner,
+    staff_user,
+    framework,
+):
+    """One learner's enrolment and issued certificate in one organisation's cohort, and people
+    around them: a classmate, the cohort's facilitator, another cohort's facilitator, the
+    organisation's viewer and coordinator, another organisation's coordinator, staff."""
+    other_facilitator = UserFactory(email="other.facilitator@example.org", full_name="Femi Other")
+    other_cohort = CohortFactory(
+        programme=ProgrammeFactory(title="Air quality", slug="air-quality", partners=[other_partner]),
+        partner=other_partner,
+        name="Newham autumn cohort",
+    )
+    other_cohort.facilitators.add(other_facilitator)
+    EnrolmentFactory(cohort=other_cohort)
+    pdf = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
+    certificate = Certificate(
+        enrolment=enrolment,
+        verification_code="MATRX-0TEST-C0DE1-AAAAA",
+        status=Certificate.Status.ISSUED,
+        learner_name=learner.full_name,
+        programme_title=cohort.programme.title,
+        cohort_name=cohort.name,
+        partner_name=cohort.partner.name,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        issued_at=timezone.now(),
+    )
+    certificate.pdf.save("matrix.pdf", ContentFile(pdf), save=False)
+    certificate.save()
+    upload = EnrolmentUpload.objects.create(
+        organisation=cohort.partner,
+        cohort=cohort,
+        uploaded_by=coordinator,
+        filename="learners.csv",
+        rows=[{"row": 2, "email": "new@example.org", "full_name": "New Person", "errors": []}],
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+    people = {
+        "anonymous": None,
+        "learner": learner,
+        "other_learner": other_learner,
+        "facilitator": facilitator,
+        "other_facilitator": other_facilitator,
+        "viewer": viewer,
+        "coordinator": coordinator,
+        "other_coordinator": other_coordinator,
+        "staff": staff_user,
+    }
+    return {
+        "learner": learner,
+        "enrolment": enrolment,
+        "cohort": cohort,
+        "certificate": certificate,
+        "upload": upload,
+        "people": people,
+    }
+
+
+def _state():
+    return (
+        Achievement.objects.count(),
+        sorted(Enrolment.objects.values_list("id", "status")),
+        sorted(Certificate.objects.values_list("id", "status")),
+        EnrolmentUpload.objects.count(),
+    )
+
+
+def _check(client, world, url, method, role, expected):
+    person = world["people"][role]
+    if person is not None:
+        client.force_login(person)
+    before = _state()
+    response = client.get(url) if method == "GET" else client.post(url, {})
+    if expected == LOGIN:
+        assert response.status_code == 302, f"{role} {method} {url}: {response.status_code}, expected sign-in"
+        assert response["Location"].startswith(reverse("account_login")), response["Location"]
+    else:
+        assert response.status_code == expected, f"{role} {method} {url}: {response.status_code}, expected {expected}"
+    if response.status_code in (302, 403, 404, 405):
+        assert _state() == before, f"{role} {method} {url} was refused but changed something"
+    return response
+
+
+CASES = [
+    pytest.param(name, method, role, id=f"{name}-{method}-{role}")
+    for name, (_kwargs, methods) in MATRIX.items()
+    for method in methods
+    for role in ROLES
+]
+
+
+@pytest.mark.parametrize(("name", "method", "role"), CASES)
+def test_matrix(client, world, name, method, role, mailoutbox):
+    make_kwargs, methods = MATRIX[name]
+    url = reverse(name, kwargs=make_kwargs(world))
+    response = _check(client, world, url, method, role, methods[method][role])
+    if name == "welcome" and response.status_code == 200:
+        text = response.content.decode()
+        assert world["learner"].email not in text and world["learner"].full_name not in text
+
+
+PARTNER_CASES = [
+    pytest.param(name, method, role, id=f"partners:{name}-{method}-{role}")
+    for name, (_kwargs, methods) in PARTNER_MATRIX.items()
+    for method in methods
+    for role in EXTRA_PARTNER_ROLES
+]
+
+
+@pytest.mark.parametrize(("name", "method", "role"), PARTNER_CASES)
+def test_partner_portal_for_people_without_a_membership(client, world, name, method, role, mailoutbox):
+    make_kwargs, methods = PARTNER_MATRIX[name]
+    url = reverse(f"partners:{name}", kwargs=make_kwargs(world))
+    expected = methods[method]["learner"]  # no membership: as the partner matrix's learner
+    _check(client, world, url, method, role, LOGIN if expected == 302 and role == "anonymous" else expected)
+    assert mailoutbox == []
