@@ -85,6 +85,7 @@ def test_password_reset(client, verified_learner, mailoutbox):
     assert response.status_code == 302
     verified_learner.refresh_from_db()
     assert verified_learner.check_password(NEW_PASSWORD)
+    assert _signed_in_as(client, verified_learner)  # ACCOUNT_LOGIN_ON_PASSWORD_RESET
     client.logout()
     client.post(reverse("account_login"), {"login": verified_learner.email, "password": NEW_PASSWORD})
     assert _signed_in_as(client, verified_learner)
