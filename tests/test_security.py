@@ -221,3 +221,55 @@ def test_no_template_needs_unsafe_inline():
         if (found := csp_problems(path.read_text(encoding="utf-8")))
     }
     assert not problems, f"Templates that the Content-Security-Policy would break: {problems}"
+
+
+# --- Uploads are judged by what they contain, not by their names ---------------------------------
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f80f00000101000518d84e0000000049454e44ae426082"
+)
+ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4
+ZIP_NOT_XLSX = bytes.fromhex(
+    "504b0304140000000000000000000000000000000000000000000500000068656c6c6f504b0506000000000000000000000000000000000000"
+)
+CSV_TEXT = b"Full name,Email address\r\nAmir Haddad,amir@example.org\r\n"
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("learners.csv", PNG),
+        ("learners.csv", ELF),
+        ("learners.xlsx", CSV_TEXT),
+        ("learners.xlsx", ZIP_NOT_XLSX),
+        ("learners.png", CSV_TEXT),
+    ],
+    ids=["png-named-csv", "program-named-csv", "csv-named-xlsx", "zip-named-xlsx", "csv-named-png"],
+)
+def test_learner_upload_is_refused_by_content_and_nothing_is_kept(client, coordinator, cohort, filename, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from partners.models import EnrolmentUpload
+    from programmes.models import Enrolment
+
+    client.force_login(coordinator)
+    response = client.post(
+        f"/partners/cohorts/{cohort.pk}/enrol/upload/", {"file": SimpleUploadedFile(filename, content)}
+    )
+    assert response.status_code == 200  # the form again, with the reason
+    assert response.context["form"].errors["file"]
+    assert not EnrolmentUpload.objects.exists()
+    assert not Enrolment.objects.filter(cohort=cohort).exists()
+
+
+def test_certificate_check_judges_the_bytes_not_the_name(client, db):
+    """A file named .pdf that is not one of our certificates is told so; the name proves nothing."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    for content in (PNG, b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"):
+        response = client.post("/verify/file/", {"file": SimpleUploadedFile("certificate.pdf", content)})
+        assert response.status_code == 200
+        assert response.context["certificate"] is None
+        assert response.context["genuine"] is False
+        assert not (response.context["signature"].intact and response.context["signature"].valid)
