@@ -75,10 +75,9 @@ def sign_in(page, email: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label(re.compile(r"e-?mail", re.I)).first.fill(email)
     page.get_by_label(re.compile(r"password", re.I)).first.fill(password)
-    page.locator("form").filter(has=page.get_by_label(re.compile(r"password", re.I))).locator(
-        "button[type=submit], input[type=submit]"
-    ).first.click()
-    page.wait_for_load_state()
+    form = page.locator("form").filter(has=page.get_by_label(re.compile(r"password", re.I)))
+    with page.expect_navigation():
+        form.locator("button[type=submit], input[type=submit]").first.click()
 
 
 def sign_out(page) -> None:

@@ -175,8 +175,8 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     coordinator.goto("/partners/")
     coordinator.shot("portal")
     assert_accessible(coordinator)
-    coordinator.get_by_role("link", name="Start a new cohort").click()
-    coordinator.wait_for_load_state()
+    with coordinator.expect_navigation():
+        coordinator.get_by_role("link", name="Start a new cohort").click()
     assert_accessible(coordinator)
     coordinator.get_by_label("Programme").select_option(label="Lived Experience of Poverty")
     coordinator.get_by_label("Name of the cohort").fill("Hackney spring cohort")
@@ -185,8 +185,8 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     coordinator.get_by_label("Community venue").fill("Bethnal Green Library, Room 2")
     coordinator.get_by_label("Number of places").fill("12")
     coordinator.shot("cohort-form")
-    coordinator.get_by_role("button", name="Create cohort").click()
-    coordinator.wait_for_load_state()
+    with coordinator.expect_navigation():
+        coordinator.get_by_role("button", name="Create cohort").click()
     cohort = Cohort.objects.get(name="Hackney spring cohort")
     assert cohort.partner == academy["partner"]
     coordinator.shot("cohort-created")
@@ -206,16 +206,16 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     chooser.value.set_files(str(csv_file))
     tab_to(coordinator, lambda e: e["tag"] == "button" and "Check the file" in e["text"], what="Check the file")
     coordinator.shot("upload-chosen")
-    coordinator.keyboard.press("Enter")
+    with coordinator.expect_navigation():
+        coordinator.keyboard.press("Enter")
     coordinator.wait_for_url(re.compile(r"/enrol/upload/[0-9a-f-]+/$"))
     coordinator.shot("upload-preview")
     assert_accessible(coordinator)
     assert "2 learners are ready to enrol" in coordinator.content()
     assert Enrolment.objects.filter(cohort=cohort).count() == 0  # nothing written before confirming
     tab_to(coordinator, lambda e: e["tag"] == "button" and "Enrol 2 learners" in e["text"], what="Enrol 2 learners")
-    coordinator.keyboard.press("Enter")
-    coordinator.wait_for_url(re.compile(rf"/partners/cohorts/{cohort.pk}/"))
-    coordinator.wait_for_load_state()
+    with coordinator.expect_navigation():
+        coordinator.keyboard.press("Enter")
     coordinator.shot("enrolled")
     assert_accessible(coordinator)
     enrolment = Enrolment.objects.select_related("learner").get(cohort=cohort, learner__email=LEARNER_EMAIL)
@@ -236,8 +236,8 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     assert password_fields.count() == 2
     password_fields.nth(0).fill(PASSWORD)
     password_fields.nth(1).fill(PASSWORD)
-    learner.locator("form").filter(has=password_fields.first).get_by_role("button").first.click()
-    learner.wait_for_load_state()
+    with learner.expect_navigation():
+        learner.locator("form").filter(has=password_fields.first).get_by_role("button").first.click()
     learner.shot("dashboard-at-start")
     assert_accessible(learner)
     total = len(academy["competencies"])
@@ -264,8 +264,8 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     facilitator.keyboard.type("Shown during the fieldwork weekend.")
     tab_to(facilitator, lambda e: e["tag"] == "button" and "Save progress" in e["text"], what="Save progress")
     facilitator.shot("grid-ticked")
-    facilitator.keyboard.press("Enter")
-    facilitator.wait_for_load_state()
+    with facilitator.expect_navigation():
+        facilitator.keyboard.press("Enter")
     facilitator.shot("grid-saved")
     assert_accessible(facilitator)
     assert facilitator.locator("input[type=checkbox][name=tick]:checked").count() == 2 * total
@@ -302,8 +302,8 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     stranger.shot("verify-start")
     assert_accessible(stranger)
     stranger.locator("main form").first.get_by_role("textbox").first.fill(certificate.verification_code)
-    stranger.get_by_role("button", name="Check the code").click()
-    stranger.wait_for_load_state()
+    with stranger.expect_navigation():
+        stranger.get_by_role("button", name="Check the code").click()
     stranger.shot("verify-valid")
     assert_accessible(stranger)
     verify_url = stranger.url
@@ -320,13 +320,13 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     assert_accessible(staff)
     staff.locator(f"input[name=_selected_action][value='{certificate.pk}']").check()
     staff.locator("select[name=action]").select_option("revoke_action")
-    staff.locator("button[name=index]").click()
-    staff.wait_for_load_state()
+    with staff.expect_navigation():
+        staff.locator("button[name=index]").click()
     staff.shot("admin-revoke-form")
     assert_accessible(staff)
     staff.get_by_label(re.compile("reason", re.I)).fill("Issued in error: the fieldwork was not observed.")
-    staff.get_by_role("button", name="Revoke").click()
-    staff.wait_for_load_state()
+    with staff.expect_navigation():
+        staff.get_by_role("button", name="Revoke").click()
     staff.shot("admin-revoked")
     certificate.refresh_from_db()
     assert certificate.status == Certificate.Status.REVOKED
