@@ -21,6 +21,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
+	$(PY) manage.py create_signing_key --if-missing
 	$(PY) manage.py seed_demo
 
 run: seed

@@ -35,14 +35,17 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
-def _celery_in_process(request):
-    """Tasks run in-process unless a test starts a real worker (marker ``worker``)."""
+def _celery_in_process(request, settings):
+    """Tasks run in-process unless a test starts a real worker (markers ``worker``, ``browser``).
+
+    Celery reads ``CELERY_TASK_ALWAYS_EAGER`` from Django's settings, so both are set."""
     from academy.celery import app
 
-    if request.node.get_closest_marker("worker"):
+    if request.node.get_closest_marker("worker") or request.node.get_closest_marker("browser"):
         yield
         return
     previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous

@@ -11,7 +11,8 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from . import services
+from .models import NameChangeRequest, User
 
 
 class AcademyUserCreationForm(AdminUserCreationForm):
@@ -120,3 +121,46 @@ class ServiceWritesMixin:
     def message_refusal(self, request, error: ValidationError, prefix: str = ""):
         for message in error.messages:
             messages.error(request, f"{prefix}{message}")
+
+
+@admin.register(NameChangeRequest)
+class NameChangeRequestAdmin(admin.ModelAdmin):
+    """Learners' requests to correct the name printed on an issued certificate."""
+
+    list_display = ("user", "current_name", "requested_name", "status", "created_at", "resolved_by")
+    list_filter = ("status",)
+    search_fields = ("user__email", "current_name", "requested_name")
+    list_select_related = ("user", "resolved_by")
+    readonly_fields = (
+        "user",
+        "current_name",
+        "requested_name",
+        "reason",
+        "status",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+    )
+    fields = (*readonly_fields, "staff_note")
+    actions = ("approve_selected", "decline_selected")
+
+    def has_add_permission(self, request):
+        return False
+
+    def _resolve(self, request, queryset, *, approve: bool):
+        for name_change_request in queryset.filter(status=NameChangeRequest.Status.OPEN):
+            services.name_change_request_resolve(
+                name_change_request=name_change_request, resolved_by=request.user, approve=approve
+            )
+
+    @admin.action(description=_("Approve: correct the names (then reissue their certificates)"))
+    def approve_selected(self, request, queryset):
+        self._resolve(request, queryset, approve=True)
+        self.message_user(
+            request, _("Names corrected. Reissue each certificate from the certificates admin."), messages.SUCCESS
+        )
+
+    @admin.action(description=_("Decline the selected requests"))
+    def decline_selected(self, request, queryset):
+        self._resolve(request, queryset, approve=False)
+        self.message_user(request, _("Requests declined."), messages.SUCCESS)

@@ -10,12 +10,15 @@ competencies and domains (``competency_save``, ``domain_save``), achievements
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from academy.admin import ServiceWritesMixin, count_of
+from academy.services import learner_invitation_resend
 
 from . import services
 from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
@@ -265,7 +268,7 @@ class CohortAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
     list_select_related = ("programme", "partner")
     autocomplete_fields = ("programme", "partner", "facilitators")
     date_hierarchy = "starts_on"
-    readonly_fields = ("created_by", "created_at")
+    readonly_fields = ("created_by", "created_at", "tools")
     fields = (
         "programme",
         "partner",
@@ -274,10 +277,23 @@ class CohortAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
         "venue",
         "capacity",
         "facilitators",
+        "tools",
         "created_by",
         "created_at",
     )
     inlines = (EnrolmentInline,)
+
+    @admin.display(description=_("for this cohort"))
+    def tools(self, obj):
+        if obj is None or obj.pk is None:
+            return _("Save the cohort first.")
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("programmes:cohort_progress", args=[obj.pk]),
+            _("Record progress (grid)"),
+            reverse("programmes:cohort_invite", args=[obj.pk]),
+            _("Invite learners to this cohort"),
+        )
 
     def get_queryset(self, request):
         return (
@@ -356,7 +372,7 @@ class EnrolmentAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
     search_fields = ("learner__email", "learner__full_name", "cohort__name")
     list_select_related = ("learner", "programme", "cohort__programme", "cohort__partner")
     autocomplete_fields = ("learner", "cohort")
-    actions = ("withdraw_selected",)
+    actions = ("withdraw_selected", "resend_invitations")
     inlines = (AchievementInline,)
 
     def get_queryset(self, request):
@@ -431,6 +447,21 @@ class EnrolmentAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
         obj.pk = created.pk
         obj.programme_id = created.programme_id
         obj._state.adding = False
+
+    @admin.action(description=_("Re-send the invitation email to the selected learners"))
+    def resend_invitations(self, request, queryset):
+        sent = 0
+        for enrolment in queryset.select_related("learner"):
+            if enrolment.learner.has_usable_password():
+                continue  # they have an account already: they sign in or reset their password
+            learner_invitation_resend(learner=enrolment.learner, invited_by=request.user)
+            sent += 1
+        self.message_user(
+            request,
+            ngettext("Queued a new invitation for %(n)d learner.", "Queued new invitations for %(n)d learners.", sent)
+            % {"n": sent},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Withdraw the selected learners (their achievements are kept)"))
     def withdraw_selected(self, request, queryset):
