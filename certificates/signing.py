@@ -181,8 +181,16 @@ def pdf_sign(pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
         location=location or None,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    output = signers.PdfSigner(metadata, signer=signer).sign_pdf(writer)
+    output = signers.PdfSigner(metadata, signer=signer).sign_pdf(writer, bytes_reserved=_bytes_reserved(signer))
     return output.getvalue()
+
+
+def _bytes_reserved(signer) -> int:
+    """Room for the CMS signature: its certificates plus a generous margin for the signed
+    attributes and the signature value. Saves pyHanko a dry-run signature per PDF to estimate it."""
+    certificates = [signer.signing_cert, *signer.cert_registry]
+    size = sum(len(c.dump()) for c in certificates) + 4096
+    return size + size % 2  # pyHanko wants an even number
 
 
 def _trust_roots():

@@ -17,6 +17,7 @@ import time
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init
 from django.db import DatabaseError, InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,16 @@ class CertificateTask(Task):
             certificate_fail(certificate_id=certificate_id, reason=reason)
         except Exception:  # the database itself may be what failed; the sweeper will retry
             logger.exception("Could not record the failure of certificate %s", certificate_id)
+
+
+@worker_init.connect
+def _preload_renderer_libraries(**kwargs) -> None:
+    """Import WeasyPrint and pyHanko once in the worker's main process, before the pool forks,
+    so pool processes share those pages instead of each loading its own copy."""
+    import weasyprint  # noqa: F401
+    from pyhanko.sign import signers, validation  # noqa: F401
+
+    from . import rendering, signing  # noqa: F401
 
 
 def _test_delay() -> None:

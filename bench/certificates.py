@@ -1,0 +1,326 @@
+"""Benchmark of certificates: signed PDFs per second, and 500 completions issued by a real worker.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/academy_bench_certificates \
+    REDIS_URL=redis://127.0.0.1:6379/4 python bench/certificates.py [--renders 20] [--learners 500]
+
+1. On one core, in this process, the same certificate rendered and signed
+   (a) the naive way: WeasyPrint with a system font (DejaVu Sans), nothing reused (a new font
+       configuration, stylesheet and signer for each certificate), and
+   (b) the project's way (``certificates.rendering`` + ``certificates.signing``: pre-subset
+       bundled font, font configuration, stylesheet and signer reused),
+   and their ratio.
+2. ``--learners`` learners complete at once (achievement_record, as in production); a real
+   Celery worker (prefork, concurrency 2) issues them: wall time from the first completion to
+   the last certificate issued, and the worker's peak resident memory (main process and each
+   pool process, sampled from /proc).
+
+The database named in DATABASE_URL is DROPPED and created again: give it its own name (the
+script refuses a name without "bench"). The broker's Redis database is emptied (FLUSHDB of that
+one database). Figures are printed, not asserted. Targets: (b) at most 125 ms per signed
+certificate and at least 3x (a); 500 issued in at most 60 s; worker RSS at most 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academy.settings")
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"Refusing to drop database {name!r}: its name must contain 'bench'.")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_environment(workdir: Path) -> None:
+    """Key pair and media folder in a temporary folder; must run before Django is set up."""
+    from certificates.keys import development_keys_create
+
+    keys = development_keys_create(workdir / "keys")
+    os.environ["CERTIFICATE_SIGNING_KEY"] = str(keys.signing_key)
+    os.environ["CERTIFICATE_SIGNING_CERT"] = str(keys.signing_cert)
+    os.environ["CERTIFICATE_SIGNING_CHAIN"] = str(keys.ca_cert)
+    os.environ["MEDIA_ROOT"] = str(workdir / "media")
+    os.environ["EMAIL_URL"] = "dummymail://"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def sample_context():
+    from types import SimpleNamespace
+
+    from certificates import rendering
+
+    code = "7K3QM-2XWPA-9D4FT-HB6RC"
+    url = f"https://academy.example.org/verify/{code}/"
+    certificate = SimpleNamespace(
+        learner_name="Zoë Ó'Brien-Łukasz",
+        programme_title="Lived Experience of Poverty",
+        cohort_name="Hackney spring cohort",
+        partner_name="Hackney Community Voices",
+        verification_code=code,
+        version=1,
+        competencies=[
+            {"domain": name}
+            for name in (
+                "Research methods",
+                "Ethics",
+                "Fieldwork strategies",
+                "Coding and analysing data",
+                "Communication and dissemination",
+                "Team-working",
+                "Peer interviewing",
+            )
+        ],
+    )
+    return {
+        "certificate": certificate,
+        "wording": "has shown the competencies of a citizen social scientist",
+        "signatory_name": "Professor Ada Example",
+        "signatory_title": "Director, Citizen Science Academy",
+        "signature_uri": "",
+        "issued_on": "25 November 2026",
+        "verification_url": url,
+        "qr_uri": rendering.qr_data_uri(url),
+    }
+
+
+def naive_css() -> str:
+    """The project's print stylesheet with its bundled @font-face rules swapped for DejaVu Sans."""
+    css = (ROOT / "static" / "certificates" / "certificate.css").read_text()
+    css = re.sub(r"@font-face\s*\{[^}]*\}", "", css)
+    return css.replace('"Noto Sans Academy"', '"DejaVu Sans"')
+
+
+def naive_one(html: str, css_text: str) -> bytes:
+    """Render and sign with nothing reused and the system font (what a first attempt does)."""
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    from certificates.signing import _load_signer
+
+    font_config = FontConfiguration()
+    stylesheet = CSS(string=css_text, font_config=font_config)
+    pdf = HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=font_config, pdf_tags=True)
+    signer = _load_signer()
+    metadata = signers.PdfSignatureMetadata(field_name="Signature", subfilter=fields.SigSeedSubFilter.PADES)
+    return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), metadata, signer=signer).getvalue()
+
+
+def project_one(html: str) -> bytes:
+    from certificates.rendering import pdf_render
+    from certificates.signing import pdf_sign
+
+    return pdf_sign(pdf_render(html), reason="bench")
+
+
+def time_path(label: str, func, runs: int) -> float:
+    func()  # warm-up: imports, first font load
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    print(
+        f"  {label:<44} median {median * 1000:6.1f} ms  mean {statistics.mean(times) * 1000:6.1f} ms  "
+        f"-> {1 / median:5.1f} signed certificates/s"
+    )
+    return median
+
+
+class fonttools_subsetting:
+    """Make WeasyPrint subset fonts with fontTools, its fallback where libharfbuzz-subset (>= 4.1)
+    is missing: the situation in which DejaVu's subsetting dominates a naive render."""
+
+    def __enter__(self):
+        import weasyprint.pdf.fonts as pdf_fonts
+
+        self._module, self._saved = pdf_fonts, pdf_fonts.harfbuzz_subset
+        pdf_fonts.harfbuzz_subset = None
+
+    def __exit__(self, *exc):
+        self._module.harfbuzz_subset = self._saved
+
+
+def bench_rendering(runs: int) -> None:
+    import logging
+
+    import weasyprint.pdf.fonts as pdf_fonts
+
+    logging.disable(logging.INFO)  # fontTools reports every table it subsets
+
+    from certificates.rendering import certificate_html
+
+    print(f"1. Render + sign one certificate, {runs} runs each, one core (this process):")
+    if not DEJAVU.exists():
+        print(f"  (a) skipped: {DEJAVU} is not installed (apt-get install fonts-dejavu-core)")
+        return
+    html = certificate_html(sample_context())
+    css_text = naive_css()
+    subsetter = "HarfBuzz" if pdf_fonts.harfbuzz_subset is not None else "fontTools"
+    print(f"  WeasyPrint subsets fonts here with {subsetter}:")
+    naive = time_path("(a) naive: system DejaVu, nothing reused", lambda: naive_one(html, css_text), runs)
+    project = time_path("(b) project: bundled subset font, reused", lambda: project_one(html), runs)
+    print(f"  ratio (a)/(b): {naive / project:.1f}x   [targets: (b) <= 125 ms, ratio >= 3x]")
+    if subsetter == "HarfBuzz":
+        print("  The same with WeasyPrint's fontTools subsetting (used where libharfbuzz-subset is missing):")
+        with fonttools_subsetting():
+            naive_ft = time_path("(a') naive, fontTools subsetting", lambda: naive_one(html, css_text), runs)
+            project_ft = time_path("(b') project, fontTools subsetting", lambda: project_one(html), runs)
+        print(f"  ratio (a')/(b'): {naive_ft / project_ft:.1f}x")
+
+
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process in KiB. PSS shares pages common to forked processes fairly, so
+    PSS values add up to real memory; RSS values count shared pages in every process."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0, 0
+    values = {line.split(":")[0]: int(line.split()[1]) for line in rollup if line.endswith("kB")}
+    return values.get("Rss", 0), values.get("Pss", 0)
+
+
+def bench_worker(learners: int) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from academy.testing import celery_worker_process, redis_flushdb
+    from academy.tests.factories import UserFactory
+    from certificates.models import Certificate
+    from partners.tests.factories import PartnerOrganisationFactory
+    from programmes.models import Enrolment
+    from programmes.services import achievements_record
+    from programmes.tests.factories import (
+        CohortFactory,
+        CompetencyFactory,
+        CoreDomainFactory,
+        CourseDomainFactory,
+        ProgrammeFactory,
+    )
+
+    if learners <= 0:
+        return
+    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
+        print("2. skipped: needs DATABASE_URL (PostgreSQL) and REDIS_URL (the worker's broker).")
+        return
+    print(f"2. {learners} learners complete at once; a real worker (prefork, concurrency 2) issues them:")
+    call_command("migrate", verbosity=0)
+    redis_flushdb(settings.CELERY_BROKER_URL)
+    partner = PartnerOrganisationFactory()
+    programme = ProgrammeFactory(partners=[partner])
+    domains = [CoreDomainFactory(), CoreDomainFactory(), CourseDomainFactory(programme=programme)]
+    competencies = [CompetencyFactory(domain=d) for d in domains for _ in range(2)]
+    cohort = CohortFactory(programme=programme, partner=partner, capacity=learners)
+    staff = UserFactory(staff=True)
+    users = [UserFactory.build(email=f"bench{i}@example.org", full_name=f"Łucja Ó'Bench {i}") for i in range(learners)]
+    type(users[0]).objects.bulk_create(users)
+    users = list(type(users[0]).objects.filter(email__startswith="bench").order_by("id"))
+    Enrolment.objects.bulk_create(
+        [Enrolment(learner=u, cohort=cohort, programme=programme, status=Enrolment.Status.ACTIVE) for u in users]
+    )
+    enrolments = list(Enrolment.objects.filter(cohort=cohort))
+    for enrolment in enrolments:  # all but the last competency: completion is one step away
+        achievements_record(enrolment=enrolment, competencies=competencies[:-1], recorded_by=staff)
+
+    env = {key: os.environ[key] for key in os.environ if key.startswith(("CERTIFICATE_", "MEDIA_", "EMAIL_"))}
+    env.update({"DATABASE_URL": os.environ["DATABASE_URL"], "LOG_LEVEL": "WARNING"})
+    with celery_worker_process(env=env, concurrency=2) as worker:
+        peaks: dict[int, int] = {}
+        total_pss = [0]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                pss_now = 0
+                for pid in [worker.pid, *worker.child_pids()]:
+                    rss, pss = memory_kib(pid)
+                    peaks[pid] = max(peaks.get(pid, 0), rss)
+                    pss_now += pss
+                total_pss[0] = max(total_pss[0], pss_now)
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        start = time.perf_counter()
+        for enrolment in enrolments:
+            achievements_record(enrolment=enrolment, competencies=competencies[-1:], recorded_by=staff)
+        enqueued = time.perf_counter() - start
+        deadline = start + 600
+        issued = 0
+        while time.perf_counter() < deadline:
+            issued = Certificate.objects.filter(status=Certificate.Status.ISSUED).count()
+            if issued >= learners:
+                break
+            time.sleep(0.25)
+        wall = time.perf_counter() - start
+        stop.set()
+        sampler.join()
+    failed = Certificate.objects.filter(status=Certificate.Status.FAILED).count()
+    main_peak = peaks.get(worker.pid, 0)
+    child_peaks = sorted((v for k, v in peaks.items() if k != worker.pid), reverse=True)
+    print(f"  completions recorded (and tasks enqueued) in {enqueued:.1f} s")
+    print(f"  {issued}/{learners} issued ({failed} failed) in {wall:.1f} s wall  [target <= 60 s]")
+    print(f"  throughput {issued / wall:.1f} certificates/s with 2 pool processes")
+    print(
+        f"  worker peak RSS: main {main_peak / 1024:.0f} MB, pool processes "
+        f"{', '.join(f'{v / 1024:.0f}' for v in child_peaks[:2])} MB, "
+        f"sum {(main_peak + sum(child_peaks[:2])) / 1024:.0f} MB (shared pages counted in each)"
+    )
+    print(f"  worker peak memory, all processes (sum of PSS): {total_pss[0] / 1024:.0f} MB  [target <= 300 MB]")
+    redis_flushdb(settings.CELERY_BROKER_URL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--renders", type=int, default=20)
+    parser.add_argument("--learners", type=int, default=500)
+    args = parser.parse_args()
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        recreate_database(os.environ["DATABASE_URL"])
+    else:
+        print("DATABASE_URL is not PostgreSQL: part 2 will be skipped.")
+    with tempfile.TemporaryDirectory(prefix="bench-certificates-") as workdir:
+        setup_environment(Path(workdir))
+        import django
+
+        django.setup()
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for part 1
+        bench_rendering(args.renders)
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        bench_worker(args.learners)
+
+
+if __name__ == "__main__":
+    main()
