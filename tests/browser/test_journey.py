@@ -93,12 +93,8 @@ def worker(academy):
     """A real Celery worker process on this test's database and broker."""
     require_worker_services()
     redis_flushdb(settings.CELERY_BROKER_URL)
-    # django-environ drops the leading "/" of filemail:///abs/path, so the absolute folder is
-    # written with four slashes.
-    mail_dir = Path(settings.MEDIA_ROOT).parent / "mail"
-    env = worker_env_for_tests(EMAIL_URL=f"filemail:///{mail_dir}")
-    with celery_worker_process(env=env) as process:
-        process.mail_dir = mail_dir
+    with celery_worker_process(env=worker_env_for_tests()) as process:
+        process.mail_dir = Path(settings.MEDIA_ROOT).parent / "mail"  # where its e-mails are written
         yield process
     redis_flushdb(settings.CELERY_BROKER_URL)
 
