@@ -16,6 +16,7 @@ KNOWN_VIOLATIONS: list[tuple[str, str, str, str]] = [
     # (path regex, axe rule, element regex, why). Empty: every page must pass as it is.
 ]
 
+
 def _known(path: str, rule: str, target: str) -> bool:
     return any(
         re.search(path_re, path) and rule == known_rule and re.search(target_re, target)
