@@ -273,7 +273,8 @@ class Achievement(models.Model):
     class Meta:
         verbose_name = _("achievement")
         verbose_name_plural = _("achievements")
-        ordering = ["enrolment", "competency"]
+        # By the keys themselves: ordering by the relations would join five tables on every read.
+        ordering = ["enrolment_id", "competency_id"]
         constraints = [
             models.UniqueConstraint(fields=["enrolment", "competency"], name="achievement_one_per_competency")
         ]
