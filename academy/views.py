@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from programmes import selectors as programme_selectors
 
 from . import services
+from .context_processors import user_is_partner
 from .forms import InvitationRequestForm, ProfileForm, WelcomeSetPasswordForm
 from .tokens import invitation_token_generator
 
@@ -50,7 +51,7 @@ def home(request):
     context = {
         "progress": progress,
         "facilitated": list(programme_selectors.cohorts_facilitated(user=request.user)[:50]),
-        "is_partner": request.user.partner_memberships.exists(),
+        "is_partner": user_is_partner(request),
     }
     return render(request, "academy/dashboard.html", context)
 
