@@ -101,11 +101,19 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        # django-redis keeps one client per process (Django's own backend builds one per call).
+        {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Whole pages of the busiest views (dashboard, cohort page, verification) are kept this many
+# seconds at most, and thrown away as soon as what they show changes (academy/page_cache.py).
+# Only with a shared cache: with a per-process one a change made by the worker could not reach
+# the web processes, so 0 (off) is the default then.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600 if CACHE_URL else 0)
+# Sessions are read from the shared cache and written through to the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if CACHE_URL else "django.contrib.sessions.backends.db"
 
 # --- Accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "academy.User"

@@ -52,11 +52,18 @@ class CertificateTask(Task):
 @worker_init.connect
 def _preload_renderer_libraries(**kwargs) -> None:
     """Import WeasyPrint and pyHanko once in the worker's main process, before the pool forks,
-    so pool processes share those pages instead of each loading its own copy."""
+    so pool processes share those pages instead of each loading its own copy; then move every
+    object made so far out of the garbage collector's sight (``gc.freeze``), so that collections
+    in the pool processes do not write to - and so copy - the pages they share."""
+    import gc
+
     import weasyprint  # noqa: F401
     from pyhanko.sign import signers, validation  # noqa: F401
 
     from . import rendering, signing  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
 
 
 def _test_delay() -> None:

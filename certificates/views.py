@@ -13,6 +13,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from academy import page_cache
+
 from .forms import FileCheckForm, VerificationCodeForm
 from .models import Certificate
 from .selectors import certificate_by_sha256, certificate_for_download, certificate_for_verification
@@ -74,9 +76,21 @@ def verify(request, code: str):
     canonical = verification_code_normalise(code)
     if canonical and canonical != code:
         return redirect("certificates:verify", code=canonical)
-    certificate = certificate_for_verification(code=canonical) if canonical else None
-    if certificate is None:
+    if not canonical:
         return render(request, "certificates/verify_unknown.html", {"code": code[:40]}, status=404)
+    return page_cache.cached_page(
+        request,
+        name="verify",
+        key=(canonical,),
+        scopes=[page_cache.certificate(canonical)],
+        render=lambda extra: _verify(request, canonical, extra),
+    )
+
+
+def _verify(request, code: str, extra_context: dict):
+    certificate = certificate_for_verification(code=code)
+    if certificate is None:  # an answer that is not 200 is never cached
+        return render(request, "certificates/verify_unknown.html", {"code": code, **extra_context}, status=404)
     return render(
         request,
         "certificates/verify.html",
@@ -84,6 +98,7 @@ def verify(request, code: str):
             "certificate": certificate,
             "revoked": certificate.status == Certificate.Status.REVOKED,
             "reissue_pending": certificate.status in (Certificate.Status.PENDING, Certificate.Status.FAILED),
+            **extra_context,
         },
     )
 

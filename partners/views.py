@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from academy import page_cache
 from programmes.models import Enrolment
 from programmes.services import enrolment_withdraw
 
@@ -127,7 +128,17 @@ def _add_errors(form, exc: ValidationError):
 @require_GET
 def cohort_detail(request, cohort_id):
     """Members of the cohort's organisation (any role), and staff: the cohort's learners."""
-    cohort = _cohort(request, cohort_id)
+    return page_cache.cached_page(
+        request,
+        name="cohort",
+        key=(cohort_id,),
+        scopes=[page_cache.cohort(cohort_id)],
+        allowed=lambda: selectors.may_see_cohort(user=request.user, cohort_id=cohort_id),
+        render=lambda extra: _cohort_detail(request, _cohort(request, cohort_id), extra),
+    )
+
+
+def _cohort_detail(request, cohort, extra_context: dict):
     cohort = selectors.cohort_with_counts(cohort=cohort)
     return render(
         request,
@@ -137,6 +148,7 @@ def cohort_detail(request, cohort_id):
             cohort,
             enrolments=selectors.cohort_enrolments(cohort=cohort),
             places_left=max(cohort.capacity - cohort.n_enrolled, 0),
+            **extra_context,
         ),
     )
 

@@ -99,7 +99,7 @@ def test_production_reads_postgres_and_redis_from_the_environment():
     assert values["broker"] == "redis://redis.internal:6379/0"
     assert values["eager"] is False
     assert values["debug"] is False
-    assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["cache"] == "django_redis.cache.RedisCache"
 
 
 def test_readme_and_env_example_document_every_variable_settings_read():
