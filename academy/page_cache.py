@@ -41,6 +41,7 @@ from django.utils.translation import get_language
 logger = logging.getLogger(__name__)
 
 EVERYTHING = "academy"
+_FORMAT = "1"  # of a stored page; a release that changes it must not read pages of the one before
 _VERSION_SECONDS = 7 * 24 * 3600  # longer than any page lives; a lost version only costs a rebuild
 _state = threading.local()
 
@@ -133,14 +134,16 @@ def cached_page(
     key: Iterable,
     scopes: Iterable[str],
     render: Callable[[dict], HttpResponse],
-    allowed: Callable[[], bool] | None = None,
+    allowed: Callable[[object], bool] | None = None,
 ) -> HttpResponse:
     """The page ``render`` makes, from the cache while its scopes are unchanged.
 
     ``render(extra_context)`` must check who may see the page and build the response from the
     database, with ``extra_context`` merged into its template context (it holds the CSRF
-    placeholder). ``allowed()``, if given, is asked before a cached page is served, so the
-    permission is checked on every request; an answer other than 200 is never cached. The page
+    placeholder). ``allowed(guard)``, if given, is asked before a cached page is served, so the
+    permission is checked on every request; ``guard`` is what ``render`` left in the response's
+    ``page_cache_guard`` attribute (say, the organisation the page belongs to: a change of it
+    changes a scope of the page). An answer other than 200 is never cached. The page
     depends on who is looking: the visitor's own scope is added (their name, staff flag and
     memberships show in the navigation), and the key holds their id and the language.
     """
@@ -149,7 +152,7 @@ def cached_page(
     user = request.user
     viewer = user.pk if user.is_authenticated else "anonymous"
     scopes = sorted({*scopes, EVERYTHING, *([learner(user.pk)] if user.is_authenticated else [])})
-    page_key = ":".join(["pages", name, get_language() or "", str(viewer), *map(str, key)])
+    page_key = ":".join(["pages", _FORMAT, name, get_language() or "", str(viewer), *map(str, key)])
     version_keys = [_version_key(s) for s in scopes]
     try:
         found = cache.get_many([page_key, *version_keys])
@@ -159,7 +162,7 @@ def cached_page(
     versions = [found.get(k) for k in version_keys]
     entry = found.get(page_key)
     if entry is not None and None not in versions and entry["versions"] == versions:
-        if allowed is not None and not allowed():
+        if allowed is not None and not allowed(entry["guard"]):
             raise Http404
         content = entry["content"]
         if entry["placeholder"]:
@@ -184,6 +187,7 @@ def cached_page(
             {
                 "versions": versions,
                 "placeholder": placeholder,
+                "guard": getattr(response, "page_cache_guard", None),
                 "content": content,
                 "content_type": response.headers.get("Content-Type", "text/html; charset=utf-8"),
             },

@@ -262,7 +262,7 @@ class WelcomeView(PasswordResetConfirmView):
     def form_valid(self, form):
         user = services.learner_invitation_accept(user=form.user, password=form.cleaned_data["new_password1"])
         self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
-        auth_login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
+        auth_login(self.request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         return HttpResponseRedirect(self.get_success_url())
 
 

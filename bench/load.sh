@@ -106,9 +106,9 @@ curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz/" || { cat "$WORK/gunicor
 # name|path|cookie
 PAGES=(
   "floor (/healthz/)|/healthz/|"
-  "learner dashboard|$LEARNER_PATH|sessionid=$LEARNER_SESSION"
-  "partner cohort page|$COHORT_PATH|sessionid=$COORDINATOR_SESSION"
-  "verification page|$VERIFY_PATH|"
+  "learner dashboard|$LEARNER_PATH|sessionid=$LEARNER_SESSION; csrftoken=$CSRF_COOKIE"
+  "partner cohort page|$COHORT_PATH|sessionid=$COORDINATOR_SESSION; csrftoken=$CSRF_COOKIE"
+  "verification page|$VERIFY_PATH|csrftoken=$CSRF_COOKIE"
 )
 
 # Every page must answer 200 (not a redirect to sign in) before it is measured.

@@ -49,7 +49,7 @@ def session_for(user) -> str:
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     return store.session_key
@@ -134,7 +134,14 @@ def targets() -> None:
         "COHORT_PATH": reverse("partners:cohort_detail", kwargs={"cohort_id": cohort.pk}),
         "VERIFY_PATH": reverse("certificates:verify", kwargs={"code": certificate.verification_code}),
     }
-    sessions = {"LEARNER_SESSION": session_for(learner), "COORDINATOR_SESSION": session_for(membership.user)}
+    from django.middleware.csrf import _get_new_csrf_string
+
+    # Like a returning browser, wrk sends the CSRF cookie it was given along with the session's.
+    sessions = {
+        "LEARNER_SESSION": session_for(learner),
+        "COORDINATOR_SESSION": session_for(membership.user),
+        "CSRF_COOKIE": _get_new_csrf_string(),
+    }
     enrolments = Enrolment.objects.filter(learner=learner).count()
     print(
         f"Learner {learner.email} ({enrolments} enrolment(s)); coordinator {membership.user.email};"

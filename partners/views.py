@@ -133,14 +133,16 @@ def cohort_detail(request, cohort_id):
         name="cohort",
         key=(cohort_id,),
         scopes=[page_cache.cohort(cohort_id)],
-        allowed=lambda: selectors.may_see_cohort(user=request.user, cohort_id=cohort_id),
+        allowed=lambda organisation_id: selectors.may_see_organisation(
+            user=request.user, organisation_id=organisation_id
+        ),
         render=lambda extra: _cohort_detail(request, _cohort(request, cohort_id), extra),
     )
 
 
 def _cohort_detail(request, cohort, extra_context: dict):
     cohort = selectors.cohort_with_counts(cohort=cohort)
-    return render(
+    response = render(
         request,
         "partners/cohort_detail.html",
         _cohort_context(
@@ -151,6 +153,8 @@ def _cohort_detail(request, cohort, extra_context: dict):
             **extra_context,
         ),
     )
+    response.page_cache_guard = cohort.partner_id  # asked again before a cached copy is served
+    return response
 
 
 # --- Enrolling ----------------------------------------------------------------------------------
