@@ -8,7 +8,12 @@ def user_is_partner(request) -> bool:
     """Whether the signed-in person belongs to a partner organisation (asked once per request)."""
     if not hasattr(request, "_academy_is_partner"):
         user = request.user
-        request._academy_is_partner = user.is_authenticated and user.partner_memberships.exists()
+        if not user.is_authenticated:
+            request._academy_is_partner = False
+        elif getattr(user, "partner_organisation_ids", None) is not None:  # read with the account
+            request._academy_is_partner = bool(user.partner_organisation_ids)
+        else:
+            request._academy_is_partner = user.partner_memberships.exists()
     return request._academy_is_partner
 
 

@@ -25,6 +25,23 @@ def test_get_user_loads_the_whole_account_in_one_query(backend, django_assert_nu
         assert loaded.get_session_auth_hash() == person.get_session_auth_hash()
 
 
+def test_get_user_brings_the_organisations_the_person_belongs_to(coordinator, partner, other_partner):
+    from django.db import connection
+
+    from partners.models import PartnerMembership
+
+    if connection.vendor != "postgresql":  # CI always has PostgreSQL; SQLite reads the account only
+        pytest.skip("the organisations are read with the account on PostgreSQL")
+    loaded = AcademyModelBackend().get_user(coordinator.pk)
+    assert loaded.partner_organisation_ids == [partner.pk]
+    PartnerMembership.objects.create(user=coordinator, organisation=other_partner)
+    assert sorted(AcademyModelBackend().get_user(coordinator.pk).partner_organisation_ids) == sorted(
+        [partner.pk, other_partner.pk]
+    )
+    PartnerMembership.objects.filter(user=coordinator).delete()
+    assert AcademyModelBackend().get_user(coordinator.pk).partner_organisation_ids == []
+
+
 @pytest.mark.parametrize("backend", [AcademyModelBackend, AcademyAuthenticationBackend])
 def test_get_user_refuses_unknown_nonsense_and_inactive(backend):
     inactive = UserFactory(email="gone@example.org", is_active=False)
