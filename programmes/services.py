@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from academy import page_cache
 
-from .models import Achievement, Competency, CompetencyDomain, Enrolment, Programme
+from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
 from .selectors import enrolment_is_complete, required_competencies
 from .signals import enrolment_completed
 
@@ -197,8 +197,25 @@ def domain_save(*, domain: CompetencyDomain, changed_by=None) -> CompetencyDomai
 
 
 @transaction.atomic
+@transaction.atomic
 def enrolment_create(*, learner, cohort, enrolled_by=None, status: str = Enrolment.Status.INVITED) -> Enrolment:
-    """Enrol one learner in a cohort, refusing a second live enrolment in the same programme."""
+    """Enrol one learner in a cohort. Refused: a programme not open for enrolment, a cohort with
+    no free place (withdrawn learners free theirs), a second live enrolment in the programme.
+    The cohort's row is locked, so two people enrolling at once cannot both take the last place."""
+    cohort = Cohort.objects.select_for_update(of=("self",)).select_related("programme").get(pk=cohort.pk)
+    if cohort.programme.status != Programme.Status.OPEN:
+        raise ValidationError(
+            _("“%(programme)s” is not open for enrolment at the moment, so nobody can be enrolled in it.")
+            % {"programme": cohort.programme},
+            code="closed",
+        )
+    taken = Enrolment.objects.filter(cohort=cohort, status__in=Enrolment.LIVE_STATUSES).count()
+    if taken >= cohort.capacity:
+        raise ValidationError(
+            _("“%(cohort)s” is full: all %(capacity)s places are taken. Give the cohort more places first.")
+            % {"cohort": cohort.name, "capacity": cohort.capacity},
+            code="full",
+        )
     if (
         Enrolment.objects.filter(learner=learner, programme_id=cohort.programme_id)
         .exclude(status=Enrolment.Status.WITHDRAWN)

@@ -164,3 +164,30 @@ def test_second_live_enrolment_in_programme_is_refused(enrolment, facilitator):
     services.enrolment_withdraw(enrolment=enrolment, withdrawn_by=facilitator)
     again = services.enrolment_create(learner=enrolment.learner, cohort=second_cohort, enrolled_by=facilitator)
     assert again.programme_id == enrolment.programme_id
+
+
+def test_enrolment_refused_when_the_cohort_is_full_until_someone_withdraws(enrolment, facilitator):
+    from academy.tests.factories import UserFactory
+    from programmes.tests.factories import EnrolmentFactory
+
+    cohort = enrolment.cohort
+    cohort.capacity = 2
+    cohort.save()
+    second = EnrolmentFactory(cohort=cohort)
+    newcomer = UserFactory(email="newcomer@example.org")
+    with pytest.raises(ValidationError, match="is full: all 2 places are taken"):
+        services.enrolment_create(learner=newcomer, cohort=cohort, enrolled_by=facilitator)
+    assert not cohort.enrolments.filter(learner=newcomer).exists()
+    services.enrolment_withdraw(enrolment=second, withdrawn_by=facilitator)
+    assert services.enrolment_create(learner=newcomer, cohort=cohort, enrolled_by=facilitator).cohort_id == cohort.pk
+
+
+def test_enrolment_refused_when_the_programme_is_not_open(cohort, facilitator):
+    from academy.tests.factories import UserFactory
+    from programmes.models import Programme
+
+    cohort.programme.status = Programme.Status.CLOSED
+    cohort.programme.save()
+    with pytest.raises(ValidationError, match="is not open for enrolment"):
+        services.enrolment_create(learner=UserFactory(), cohort=cohort, enrolled_by=facilitator)
+    assert not cohort.enrolments.exists()
