@@ -118,23 +118,26 @@ class CertificateAdmin(SimpleHistoryAdmin):
         if done:
             self.message_user(request, done_message(done), messages.SUCCESS)
 
-    @admin.action(description=_("Revoke the selected certificates…"), permissions=["change"])
-    def revoke_action(self, request, queryset):
-        form = RevokeForm(request.POST if "apply" in request.POST else None)
+    def _action_with_reason(self, request, queryset, *, form_class, service, done_message, by, action, title, template):
+        """An action that first asks for a reason on an intermediate page, then applies ``service``
+        to each selected certificate with ``by`` (the staff member) and the reason."""
+        form = form_class(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             self._apply(
-                request,
-                queryset,
-                services.certificate_revoke,
-                lambda n: ngettext("%d certificate revoked.", "%d certificates revoked.", n) % n,
-                revoked_by=request.user,
-                reason=form.cleaned_data["reason"],
+                request, queryset, service, done_message, **{by: request.user, "reason": form.cleaned_data["reason"]}
             )
             return None
-        return self._intermediate(
+        return self._intermediate(request, queryset, form=form, action=action, title=title, template=template)
+
+    @admin.action(description=_("Revoke the selected certificates…"), permissions=["change"])
+    def revoke_action(self, request, queryset):
+        return self._action_with_reason(
             request,
             queryset,
-            form=form,
+            form_class=RevokeForm,
+            service=services.certificate_revoke,
+            done_message=lambda n: ngettext("%d certificate revoked.", "%d certificates revoked.", n) % n,
+            by="revoked_by",
             action="revoke_action",
             title=_("Revoke certificates"),
             template="certificates/admin/revoke.html",
@@ -142,21 +145,16 @@ class CertificateAdmin(SimpleHistoryAdmin):
 
     @admin.action(description=_("Reissue the selected certificates (new signed version)…"), permissions=["change"])
     def reissue_action(self, request, queryset):
-        form = ReissueForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            self._apply(
-                request,
-                queryset,
-                services.certificate_reissue,
-                lambda n: ngettext("%d certificate is being reissued.", "%d certificates are being reissued.", n) % n,
-                reissued_by=request.user,
-                reason=form.cleaned_data["reason"],
-            )
-            return None
-        return self._intermediate(
+        return self._action_with_reason(
             request,
             queryset,
-            form=form,
+            form_class=ReissueForm,
+            service=services.certificate_reissue,
+            done_message=lambda n: ngettext(
+                "%d certificate is being reissued.", "%d certificates are being reissued.", n
+            )
+            % n,
+            by="reissued_by",
             action="reissue_action",
             title=_("Reissue certificates"),
             template="certificates/admin/reissue.html",
