@@ -169,11 +169,7 @@ def cached_page(
             content = content.replace(entry["placeholder"], get_token(request).encode())
         return HttpResponse(content, content_type=entry["content_type"])
     if None in versions:  # never marked (or forgotten): start versions, keep any set meanwhile
-        for version_key, version in zip(version_keys, versions, strict=True):
-            if version is None:
-                cache.add(version_key, secrets.token_hex(8), timeout=_VERSION_SECONDS)
-        current = cache.get_many(version_keys)
-        versions = [current.get(k) for k in version_keys]
+        versions = _versions_started(version_keys, versions)
     placeholder = f"csrf-{secrets.token_hex(16)}"
     response = render({"csrf_token": placeholder})
     if hasattr(response, "render"):
@@ -182,20 +178,34 @@ def cached_page(
     if placeholder not in content:
         placeholder = b""
     if response.status_code == 200 and None not in versions:
-        cache.set(
-            page_key,
-            {
-                "versions": versions,
-                "placeholder": placeholder,
-                "guard": getattr(response, "page_cache_guard", None),
-                "content": content,
-                "content_type": response.headers.get("Content-Type", "text/html; charset=utf-8"),
-            },
-            timeout=settings.PAGE_CACHE_SECONDS,
-        )
+        entry = {
+            "versions": versions,
+            "placeholder": placeholder,
+            "guard": getattr(response, "page_cache_guard", None),
+            "content": content,
+            "content_type": response.headers.get("Content-Type", "text/html; charset=utf-8"),
+        }
+        try:
+            cache.set(page_key, entry, timeout=settings.PAGE_CACHE_SECONDS)
+        except Exception:  # noqa: BLE001 - the page is served all the same, just not kept
+            logger.warning("Could not keep the %s page in the cache.", name, exc_info=True)
     if placeholder:
         response.content = content.replace(placeholder, get_token(request).encode())
     return response
+
+
+def _versions_started(version_keys: list[str], versions: list) -> list:
+    """Give scopes that have no version yet a first one (without overwriting one set meanwhile)
+    and read them back; a scope left without a version means the page is not kept."""
+    try:
+        for version_key, version in zip(version_keys, versions, strict=True):
+            if version is None:
+                cache.add(version_key, secrets.token_hex(8), timeout=_VERSION_SECONDS)
+        current = cache.get_many(version_keys)
+    except Exception:  # noqa: BLE001
+        logger.warning("Could not start page versions in the cache.", exc_info=True)
+        return versions
+    return [current.get(k) for k in version_keys]
 
 
 # --- What changes which scope --------------------------------------------------------------------

@@ -171,6 +171,15 @@ def test_a_cache_outage_neither_breaks_pages_nor_changes(enrolment, framework, f
         assert "1 of 6 competencies shown" in client.get("/").content.decode()
 
 
+def test_a_cache_that_fails_to_store_still_serves_the_page(enrolment, framework):
+    client = _client(enrolment.learner)
+    with (
+        mock.patch.object(page_cache.cache, "add", side_effect=ConnectionError("full")),
+        mock.patch.object(page_cache.cache, "set", side_effect=ConnectionError("full")),
+    ):
+        assert "0 of 6 competencies shown" in client.get("/").content.decode()
+
+
 def test_nobody_else_gets_a_cached_cohort_page(cohort, coordinator, other_coordinator, learner, enrolment):
     url = reverse("partners:cohort_detail", args=[cohort.pk])
     assert _client(coordinator).get(url).status_code == 200
