@@ -110,18 +110,22 @@ def pages_changed(*scopes: str, enrolments: Iterable[int] = ()) -> None:
 
 @contextmanager
 def changes_batched():
-    """Collect the changes of many saves (a whole grid of ticks) and mark them once, at the end."""
+    """Collect the changes of many saves (a whole grid of ticks) and mark them once, at the end.
+    If the block fails, its transaction is rolled back, so nothing is marked (and the database is
+    not asked anything more in a transaction that may be broken)."""
     if getattr(_state, "batch", None) is not None:  # nested: the outer batch marks everything
         yield
         return
     _state.batch = (set(), set())
     try:
         yield
-    finally:
-        scopes, enrolment_ids = _state.batch
+    except BaseException:
         _state.batch = None
-        if enabled():
-            _apply(scopes, enrolment_ids)
+        raise
+    scopes, enrolment_ids = _state.batch
+    _state.batch = None
+    if enabled():
+        _apply(scopes, enrolment_ids)
 
 
 # --- Serving pages ---------------------------------------------------------------------------------

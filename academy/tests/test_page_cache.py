@@ -64,6 +64,23 @@ def test_a_grid_save_reaches_every_learner_on_it(cohort, framework, facilitator,
         assert "2 of 6 competencies shown" in client.get("/").content.decode()
 
 
+def test_a_refused_grid_save_marks_nothing_and_leaves_no_batch_open(cohort, framework, facilitator, enrolment):
+    from django.core.exceptions import ValidationError
+
+    competency = framework["competencies"][0]
+    with mock.patch.object(page_cache, "_bump", wraps=page_cache._bump) as bump:
+        with pytest.raises(ValidationError):
+            cohort_progress_save(
+                cohort=cohort,
+                ticks={(enrolment.pk, competency.pk)},
+                unticks={(enrolment.pk, competency.pk)},
+                recorded_by=facilitator,
+            )
+        assert bump.call_count == 0
+        page_cache.pages_changed(page_cache.learner(enrolment.learner_id))  # not swallowed by a batch
+        assert bump.call_count == 1
+
+
 def test_nobody_is_served_another_persons_cached_page(enrolment, other_learner, framework):
     mine = _client(enrolment.learner).get("/").content.decode()
     theirs = _client(other_learner).get("/").content.decode()
