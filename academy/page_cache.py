@@ -234,11 +234,20 @@ def connect_signals() -> None:
     def on_enrolment(sender, instance, **kwargs):
         pages_changed(learner(instance.learner_id), cohort(instance.cohort_id))
 
+    def enrolment_scopes(instance) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """(scopes, enrolment ids): the services hand over the enrolment they hold, so usually
+        its learner and cohort are known without a query; otherwise the id is resolved later."""
+        if type(instance).enrolment.is_cached(instance):
+            return (learner(instance.enrolment.learner_id), cohort(instance.enrolment.cohort_id)), ()
+        return (), (instance.enrolment_id,)
+
     def on_achievement(sender, instance, **kwargs):
-        pages_changed(enrolments=[instance.enrolment_id])
+        scopes, enrolment_ids = enrolment_scopes(instance)
+        pages_changed(*scopes, enrolments=enrolment_ids)
 
     def on_certificate(sender, instance, **kwargs):
-        pages_changed(certificate(instance.verification_code), enrolments=[instance.enrolment_id])
+        scopes, enrolment_ids = enrolment_scopes(instance)
+        pages_changed(certificate(instance.verification_code), *scopes, enrolments=enrolment_ids)
 
     def on_membership(sender, instance, **kwargs):
         pages_changed(learner(instance.user_id))

@@ -166,6 +166,17 @@ def _locked(certificate_id: int) -> Certificate | None:
     )
 
 
+def _locked_in_status(certificate: Certificate, status: str, refusal: str, code: str) -> Certificate:
+    """The certificate's row, locked, if it is in ``status``; else ValidationError(``refusal``),
+    a message with ``%(code)s`` and ``%(status)s`` placeholders."""
+    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+    if certificate.status != status:
+        raise ValidationError(
+            refusal % {"code": certificate.verification_code, "status": certificate.get_status_display()}, code=code
+        )
+    return certificate
+
+
 def certificate_issue(*, certificate_id: int) -> Certificate | None:
     """Issue a certificate: do whatever is still missing (PDF, then the learner's email).
 
@@ -253,13 +264,12 @@ def certificate_revoke(*, certificate: Certificate, revoked_by, reason: str) -> 
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Say why the certificate is revoked."), code="reason_required")
-    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
-    if certificate.status != Certificate.Status.ISSUED:
-        raise ValidationError(
-            _("Only an issued certificate can be revoked; %(code)s is “%(status)s”.")
-            % {"code": certificate.verification_code, "status": certificate.get_status_display()},
-            code="not_issued",
-        )
+    certificate = _locked_in_status(
+        certificate,
+        Certificate.Status.ISSUED,
+        _("Only an issued certificate can be revoked; %(code)s is “%(status)s”."),
+        "not_issued",
+    )
     certificate.status = Certificate.Status.REVOKED
     certificate.revoked_at = timezone.now()
     certificate.revoked_by = revoked_by
@@ -273,13 +283,12 @@ def certificate_revoke(*, certificate: Certificate, revoked_by, reason: str) -> 
 def certificate_reissue(*, certificate: Certificate, reissued_by, reason: str = "") -> Certificate:
     """Make a new signed version (after a name correction, say) with the same code. The current
     PDF is kept as a superseded ``CertificateVersion``; the new one is issued by the worker."""
-    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
-    if certificate.status != Certificate.Status.ISSUED:
-        raise ValidationError(
-            _("Only an issued certificate can be reissued; %(code)s is “%(status)s”.")
-            % {"code": certificate.verification_code, "status": certificate.get_status_display()},
-            code="not_issued",
-        )
+    certificate = _locked_in_status(
+        certificate,
+        Certificate.Status.ISSUED,
+        _("Only an issued certificate can be reissued; %(code)s is “%(status)s”."),
+        "not_issued",
+    )
     now = timezone.now()
     CertificateVersion.objects.create(
         certificate=certificate,
@@ -310,13 +319,12 @@ def certificate_reissue(*, certificate: Certificate, reissued_by, reason: str = 
 @transaction.atomic
 def certificate_retry(*, certificate: Certificate, retried_by=None) -> Certificate:
     """Try a failed certificate again from scratch (attempts reset), e.g. after fixing the key."""
-    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
-    if certificate.status != Certificate.Status.FAILED:
-        raise ValidationError(
-            _("Only a failed certificate can be retried; %(code)s is “%(status)s”.")
-            % {"code": certificate.verification_code, "status": certificate.get_status_display()},
-            code="not_failed",
-        )
+    certificate = _locked_in_status(
+        certificate,
+        Certificate.Status.FAILED,
+        _("Only a failed certificate can be retried; %(code)s is “%(status)s”."),
+        "not_failed",
+    )
     certificate.status = Certificate.Status.PENDING
     certificate.attempts = 0
     certificate.failure_reason = ""

@@ -74,10 +74,11 @@ def achievements_record(
     *, enrolment: Enrolment, competencies: list[Competency], recorded_by, evidence: str = ""
 ) -> list[Achievement]:
     """Record several competencies for one learner at once (one lock, one completion check)."""
-    return [
-        achievement_record(enrolment=enrolment, competency=c, recorded_by=recorded_by, evidence=evidence)
-        for c in competencies
-    ]
+    with page_cache.changes_batched():
+        return [
+            achievement_record(enrolment=enrolment, competency=c, recorded_by=recorded_by, evidence=evidence)
+            for c in competencies
+        ]
 
 
 @transaction.atomic

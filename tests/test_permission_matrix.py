@@ -20,7 +20,6 @@ are listed in ``NOT_IN_MATRIX`` with the reason.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 from collections.abc import Callable
 
@@ -32,6 +31,7 @@ from django.utils import timezone
 from academy.tests.factories import UserFactory
 from certificates.models import Certificate
 from partners.models import EnrolmentUpload
+from partners.tests.factories import EnrolmentUploadFactory
 from partners.tests.test_permissions import MATRIX as PARTNER_MATRIX
 from partners.tests.test_permissions import ROLES as PARTNER_ROLES
 from programmes.models import Achievement, Enrolment
@@ -200,14 +200,7 @@ def world(
     )
     certificate.pdf.save("matrix.pdf", ContentFile(pdf), save=False)
     certificate.save()
-    upload = EnrolmentUpload.objects.create(
-        organisation=cohort.partner,
-        cohort=cohort,
-        uploaded_by=coordinator,
-        filename="learners.csv",
-        rows=[{"row": 2, "email": "new@example.org", "full_name": "New Person", "errors": []}],
-        expires_at=timezone.now() + datetime.timedelta(hours=1),
-    )
+    upload = EnrolmentUploadFactory(cohort=cohort, uploaded_by=coordinator)
     people = {
         "anonymous": None,
         "learner": learner,

@@ -51,6 +51,16 @@ def test_dashboard_comes_from_the_cache_until_progress_changes(
     assert "1 of 6 competencies shown" in client.get("/").content.decode()
 
 
+def test_recording_through_the_services_marks_pages_without_looking_up_the_enrolment(enrolment, framework, facilitator):
+    from programmes.services import achievements_record
+
+    with mock.patch.object(page_cache, "_resolve", wraps=page_cache._resolve) as resolve:
+        achievements_record(enrolment=enrolment, competencies=framework["competencies"][:3], recorded_by=facilitator)
+    assert resolve.call_count == 1  # three achievements, one mark
+    scopes, enrolment_ids = resolve.call_args.args
+    assert page_cache.learner(enrolment.learner_id) in scopes and not enrolment_ids
+
+
 def test_a_grid_save_reaches_every_learner_on_it(cohort, framework, facilitator, learner, other_learner):
     enrolments = {e.learner_id: e for e in cohort.enrolments.all()}
     clients = {pk: _client(e.learner) for pk, e in enrolments.items()}
@@ -213,3 +223,17 @@ def test_enrolment_in_another_cohort_adds_a_card(enrolment, framework, cohort):
     second = CohortFactory(programme=ProgrammeFactory(title="Air Quality Monitors"), partner=cohort.partner)
     EnrolmentFactory(learner=enrolment.learner, cohort=second)
     assert client.get("/").content.decode().count("enrolment-card") == 2
+
+
+def test_membership_check_without_the_organisations_read_with_the_account(
+    coordinator, partner, other_partner, staff_user, learner
+):
+    from academy.models import User
+    from partners.selectors import may_see_organisation
+
+    plain = User.objects.get(pk=coordinator.pk)  # loaded by the ORM: no partner_organisation_ids
+    assert not hasattr(plain, "partner_organisation_ids")
+    assert may_see_organisation(user=plain, organisation_id=partner.pk)
+    assert not may_see_organisation(user=plain, organisation_id=other_partner.pk)
+    assert not may_see_organisation(user=User.objects.get(pk=learner.pk), organisation_id=partner.pk)
+    assert may_see_organisation(user=staff_user, organisation_id=other_partner.pk)

@@ -107,6 +107,8 @@ def test_revoke_needs_a_reason_and_is_audited(completed_certificate, staff_user)
     assert latest.status == "revoked" and latest.history_user == staff_user
     with pytest.raises(ValidationError, match="Only an issued"):
         services.certificate_revoke(certificate=certificate, revoked_by=staff_user, reason="again")
+    with pytest.raises(ValidationError, match=f"can be reissued; {certificate.verification_code} is “Revoked”"):
+        services.certificate_reissue(certificate=certificate, reissued_by=staff_user)
 
 
 def test_reissue_keeps_the_code_and_the_earlier_version(

@@ -16,14 +16,12 @@ Decisions, applied everywhere:
 The list of URLs is built from ``partners/urls.py``: a new URL without an entry here fails.
 """
 
-import datetime
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from partners import urls as partner_urls
 from partners.models import EnrolmentUpload
+from partners.tests.factories import EnrolmentUploadFactory
 from programmes.models import Cohort, Enrolment
 
 ROLES = ["anonymous", "learner", "viewer", "coordinator", "other_coordinator", "staff"]
@@ -99,14 +97,7 @@ CASES = [
 
 @pytest.fixture
 def ctx(request, cohort, enrolment, coordinator, viewer, other_coordinator, staff_user, learner, framework):
-    upload = EnrolmentUpload.objects.create(
-        organisation=cohort.partner,
-        cohort=cohort,
-        uploaded_by=coordinator,
-        filename="learners.csv",
-        rows=[{"row": 2, "email": "new@example.org", "full_name": "New Person", "errors": []}],
-        expires_at=timezone.now() + datetime.timedelta(hours=1),
-    )
+    upload = EnrolmentUploadFactory(cohort=cohort, uploaded_by=coordinator)
     people = {
         "anonymous": None,
         "learner": learner,
