@@ -116,17 +116,21 @@ def naive_one(html: str, css_text: str) -> bytes:
     """Render and sign with nothing reused and the system font (what a first attempt does)."""
     import io
 
+    from django.conf import settings
+    from pyhanko.keys import load_certs_from_pemder
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
-    from certificates.signing import _load_signer
-
     font_config = FontConfiguration()
     stylesheet = CSS(string=css_text, font_config=font_config)
     pdf = HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=font_config, pdf_tags=True)
-    signer = _load_signer()
+    signer = signers.SimpleSigner.load(
+        settings.CERTIFICATE_SIGNING_KEY,
+        settings.CERTIFICATE_SIGNING_CERT,
+        other_certs=list(load_certs_from_pemder(settings.CERTIFICATE_SIGNING_CHAIN)),
+    )
     metadata = signers.PdfSignatureMetadata(field_name="Signature", subfilter=fields.SigSeedSubFilter.PADES)
     return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), metadata, signer=signer).getvalue()
 

@@ -153,7 +153,7 @@ def _renderer_discard() -> None:
 def qr_data_uri(url: str) -> str:
     """The verification URL as a QR code: a small PNG data URI (one pixel per module, scaled up
     without smoothing by the stylesheet). Far cheaper for WeasyPrint than an SVG of many paths."""
-    return segno.make(url, error="m").png_data_uri(scale=8, border=0, dark="#1b1b1b")
+    return segno.make(url, error="m").png_data_uri(scale=1, border=0, dark="#1b1b1b")
 
 
 _signature_cache: dict[str, str] = {}

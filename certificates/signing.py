@@ -137,6 +137,9 @@ def _load_signer():
                 % {"key": key_path, "cert": cert_path}
             )
 
+    from .academy_signer import AcademySigner
+
+    signer = AcademySigner.from_simple_signer(signer)
     # The key must belong to the certificate, and the certificate must be in date.
     private_key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
     public_der = private_key.public_key().public_bytes(

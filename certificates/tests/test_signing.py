@@ -109,3 +109,53 @@ def test_create_signing_key_writes_a_usable_pair_and_prints_settings(tmp_path, c
     with pytest.raises(Exception, match="already exists"):
         call_command("create_signing_key", "--dir", str(tmp_path / "k"))
     call_command("create_signing_key", "--dir", str(tmp_path / "k"), "--if-missing")
+
+
+def _signed_data(pdf: bytes):
+    """The CMS SignedData of the first signature in ``pdf``, as asn1crypto sees it."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0].signed_data
+
+
+def test_the_academy_signer_signs_what_pyhankos_simple_signer_signs(signing_key_files):
+    """AcademySigner encodes the signer identifier and the signing-certificate-v2 attribute once;
+    the signature must still be pyHanko's own, attribute for attribute (only the digest of the
+    signed bytes and the signature value differ: the two signatures are made at different times)."""
+    import io
+
+    from pyhanko.keys import load_certs_from_pemder
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    from certificates.academy_signer import AcademySigner
+    from certificates.rendering import pdf_render
+
+    pdf = pdf_render("<!doctype html><html lang='en-GB'><title>t</title><p>Zoë</p></html>")
+    plain = signers.SimpleSigner.load(
+        str(signing_key_files.signing_key),
+        str(signing_key_files.signing_cert),
+        other_certs=list(load_certs_from_pemder([str(signing_key_files.ca_cert)])),
+    )
+    academy = signing.signer_get()
+    assert isinstance(academy, AcademySigner)
+
+    def sign(signer):
+        metadata = signers.PdfSignatureMetadata(
+            field_name=signing.SIGNATURE_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+        )
+        return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), metadata, signer=signer).getvalue()
+
+    ours, theirs = _signed_data(sign(academy)).native, _signed_data(sign(plain)).native
+    our_info, their_info = ours.pop("signer_infos")[0], theirs.pop("signer_infos")[0]
+    assert ours == theirs  # version, digest algorithms, content info, certificates
+    assert our_info.pop("signature") != their_info.pop("signature")
+    our_attrs = {a["type"]: a["values"] for a in our_info.pop("signed_attrs")}
+    their_attrs = {a["type"]: a["values"] for a in their_info.pop("signed_attrs")}
+    assert our_info == their_info  # sid, digest and signature algorithms, no unsigned attributes
+    assert set(our_attrs) == set(their_attrs) == {"content_type", "message_digest", "signing_certificate_v2"}
+    assert our_attrs["content_type"] == their_attrs["content_type"]
+    assert our_attrs["signing_certificate_v2"] == their_attrs["signing_certificate_v2"]
+    assert our_info["sid"]["serial_number"] == plain.signing_cert.serial_number
