@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import atexit
 import base64
+import functools
 import logging
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import url2pathname
@@ -148,6 +150,32 @@ def _renderer_discard() -> None:
     """Free the fonts' temporary folder while the interpreter can still do it."""
     global _renderer
     _renderer = None
+
+
+@functools.cache
+def printable_code_points() -> frozenset[int]:
+    """Every character the bundled fonts (``static/fonts/*-Regular.ttf`` and their ``-Bold``)
+    can print in both weights."""
+    from fontTools.ttLib import TTFont
+
+    points: set[int] = set()
+    for regular in sorted((static_root() / "fonts").glob("*-Regular.ttf")):
+        bold = regular.with_name(regular.name.replace("-Regular.ttf", "-Bold.ttf"))
+        weights = [set(TTFont(path, lazy=True).getBestCmap()) for path in (regular, bold) if path.exists()]
+        points |= set.intersection(*weights)
+    return frozenset(points)
+
+
+def unprintable_characters(text: str) -> list[str]:
+    """The characters of ``text`` (each once, in order) that no bundled font can print: they would
+    come out as empty boxes. Spaces and invisible formatting characters are never counted."""
+    printable = printable_code_points()
+    found: dict[str, None] = {}
+    for char in text:
+        if ord(char) in printable or char.isspace() or unicodedata.category(char) in {"Cc", "Cf"}:
+            continue
+        found[char] = None
+    return list(found)
 
 
 def qr_data_uri(url: str) -> str:

@@ -139,13 +139,42 @@ def certificate_context(certificate: Certificate) -> dict:
     }
 
 
+def certificate_printable_check(context: dict) -> None:
+    """Refuse (CertificateIssueError) to print text the bundled fonts cannot print - a name in a
+    script they do not cover - rather than send a learner a certificate with empty boxes in it."""
+    from .rendering import unprintable_characters
+
+    certificate = context["certificate"]
+    texts = [
+        (_("the learner's name"), certificate.learner_name),
+        (_("the programme's title"), certificate.programme_title),
+        (_("the cohort's name"), certificate.cohort_name),
+        (_("the partner's name"), certificate.partner_name),
+        (_("the programme's certificate wording"), context["wording"]),
+        (_("the signatory's name"), context["signatory_name"]),
+        (_("the signatory's title"), context["signatory_title"]),
+        *((_("the competency domain %(name)s") % {"name": d["domain"]}, d["domain"]) for d in certificate.competencies),
+    ]
+    problems = [(label, chars) for label, text in texts if (chars := unprintable_characters(text or ""))]
+    if problems:
+        raise CertificateIssueError(
+            _(
+                "The certificate's fonts cannot print some characters of %(where)s. Correct the text (for "
+                "example, add a spelling in Latin letters) and try again."
+            )
+            % {"where": "; ".join(f"{label} ({' '.join(chars)})" for label, chars in problems)}
+        )
+
+
 def certificate_pdf_build(*, certificate: Certificate) -> bytes:
     """Render and sign the certificate's PDF from its snapshots. Raises CertificateIssueError
     for a problem retrying cannot fix."""
     from .rendering import certificate_html, pdf_render
     from .signing import SigningKeyError, pdf_sign
 
-    html = certificate_html(certificate_context(certificate))
+    context = certificate_context(certificate)
+    certificate_printable_check(context)
+    html = certificate_html(context)
     pdf = pdf_render(html)
     try:
         return pdf_sign(

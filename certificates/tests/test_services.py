@@ -96,6 +96,21 @@ def test_an_enrolment_no_longer_complete_is_not_issued(enrolment, framework, fac
         services.certificate_issue(certificate_id=certificate.pk)
 
 
+def test_a_name_the_fonts_cannot_print_fails_the_certificate_with_a_clear_reason(
+    learner, enrolment, framework, facilitator, django_capture_on_commit_callbacks
+):
+    learner.full_name = "王芳"
+    learner.save(update_fields=["full_name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(enrolment, framework, facilitator)
+    certificate = Certificate.objects.get(enrolment=enrolment)
+    assert certificate.status == Certificate.Status.FAILED
+    assert "the learner's name (王 芳)" in certificate.failure_reason
+    assert "Latin letters" in certificate.failure_reason
+    assert not certificate.pdf and not certificate.sha256
+    assert mail.outbox == []
+
+
 def test_revoke_needs_a_reason_and_is_audited(completed_certificate, staff_user):
     with pytest.raises(ValidationError):
         services.certificate_revoke(certificate=completed_certificate, revoked_by=staff_user, reason="  ")
