@@ -237,6 +237,11 @@ CERTIFICATE_SIGNING_KEY_PASSPHRASE = env.str("CERTIFICATE_SIGNING_KEY_PASSPHRASE
 CERTIFICATE_SIGNING_PKCS12 = env.str("CERTIFICATE_SIGNING_PKCS12", default="")
 CERTIFICATE_SIGNING_PASSPHRASE = env.str("CERTIFICATE_SIGNING_PASSPHRASE", default="")
 # The sweeper re-enqueues pending/failed certificates older than this; failed ones until attempts run out.
+# Who signs the certificates of a programme that names no signatory of its own: a name, a title and
+# a signature image (a PNG or JPEG file; a transparent background is fine).
+CERTIFICATE_SIGNATORY_NAME = env.str("CERTIFICATE_SIGNATORY_NAME", default="")
+CERTIFICATE_SIGNATORY_TITLE = env.str("CERTIFICATE_SIGNATORY_TITLE", default="")
+CERTIFICATE_SIGNATORY_SIGNATURE = env.str("CERTIFICATE_SIGNATORY_SIGNATURE", default="")
 CERTIFICATE_SWEEP_AFTER_MINUTES = env.int("CERTIFICATE_SWEEP_AFTER_MINUTES", default=3)
 CERTIFICATE_MAX_ATTEMPTS = env.int("CERTIFICATE_MAX_ATTEMPTS", default=5)
 # Public verification, per IP address (certificates.views.rate_limited, counted in the cache).

@@ -116,9 +116,28 @@ def _snapshot(certificate: Certificate) -> None:
     certificate.competencies = list(domains.values())
 
 
+def certificate_signatory(programme) -> dict:
+    """Who signs: the programme's signatory (with its signature image, if any), or - for a programme
+    that names none - the Academy's default signatory from settings (name, title and signature
+    image together, never someone else's signature under a programme's own signatory)."""
+    from .rendering import default_signature_data_uri, signature_data_uri
+
+    if programme.signatory_name:
+        return {
+            "signatory_name": programme.signatory_name,
+            "signatory_title": programme.signatory_title,
+            "signature_uri": signature_data_uri(programme.signatory_signature),
+        }
+    return {
+        "signatory_name": settings.CERTIFICATE_SIGNATORY_NAME or _("Citizen Science Academy"),
+        "signatory_title": settings.CERTIFICATE_SIGNATORY_TITLE,
+        "signature_uri": default_signature_data_uri() if settings.CERTIFICATE_SIGNATORY_NAME else "",
+    }
+
+
 def certificate_context(certificate: Certificate) -> dict:
     """What the certificate template prints (from the row's snapshots and the programme)."""
-    from .rendering import qr_data_uri, signature_data_uri
+    from .rendering import qr_data_uri
 
     programme = certificate.enrolment.programme
     url = verification_url(certificate.verification_code)
@@ -130,9 +149,7 @@ def certificate_context(certificate: Certificate) -> dict:
     return {
         "certificate": certificate,
         "wording": wording,
-        "signatory_name": programme.signatory_name or _("Citizen Science Academy"),
-        "signatory_title": programme.signatory_title,
-        "signature_uri": signature_data_uri(programme.signatory_signature),
+        **certificate_signatory(programme),
         "issued_on": issued_on,
         "verification_url": url,
         "qr_uri": qr_data_uri(url),
