@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -72,6 +73,73 @@ def redis_flushdb(url: str) -> None:
         client.flushdb()
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def private_redis_server() -> Iterator[str]:
+    """A throwaway ``redis-server`` of our own on a free port (nothing kept on disk), for a test
+    that must empty a whole Redis server with FLUSHALL without touching anybody else's data.
+    Yields its URL; skips (locally) or fails (CI) without the ``redis-server`` program."""
+    import pytest
+    import redis
+
+    program = shutil.which("redis-server")
+    if program is None:
+        message = "redis-server is not installed"
+        if in_ci():
+            pytest.fail(f"CI=true: {message}", pytrace=False)
+        pytest.skip(message)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"redis-server on port {port} did not start") from None
+                time.sleep(0.05)
+        client.close()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def celery_broker_switched(settings, url: str) -> Iterator[None]:
+    """Point this process's Celery app at the broker ``url`` for a while: Django's setting (which
+    Celery reads) and fresh connection and producer pools, as Celery itself resets them after a fork
+    (it keeps both per app, made from the broker URL of the time)."""
+    from academy.celery import app
+
+    def forget_connections():
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        amqp = app.__dict__.get("amqp")
+        if amqp is not None:
+            amqp._producer_pool = None
+
+    original = settings.CELERY_BROKER_URL
+    settings.CELERY_BROKER_URL = url
+    forget_connections()
+    try:
+        yield
+    finally:
+        settings.CELERY_BROKER_URL = original
+        forget_connections()
 
 
 def database_url_for_current_test_db() -> str:

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from academy.testing import redis_flushdb
+from academy.testing import celery_broker_switched, private_redis_server
 from certificates.models import Certificate
 from certificates.services import certificates_enqueue_stale
 from programmes.services import achievement_record, achievements_record
@@ -127,16 +127,27 @@ def test_a_pool_child_killed_mid_task_is_requeued_at_once(celery_worker, enrolme
     assert_valid_signed_pdf(certificate)
 
 
-def test_redis_emptied_after_completion_then_the_sweeper_still_issues(celery_worker, enrolment, framework, facilitator):
-    # No worker yet: the message waits in Redis, then Redis loses it. The issue asks for FLUSHALL;
-    # other people share this Redis server, so only the broker's own database is emptied.
-    achievements_record(enrolment=enrolment, competencies=framework["competencies"], recorded_by=facilitator)
-    assert Certificate.objects.get(enrolment=enrolment).status == Certificate.Status.PENDING
-    redis_flushdb(settings.CELERY_BROKER_URL)
-    with celery_worker():
-        time.sleep(1)
+def test_redis_flushall_after_completion_then_the_sweeper_still_issues(
+    celery_worker, settings, enrolment, framework, facilitator
+):
+    """Redis loses everything (FLUSHALL, as a restart of a Redis that keeps nothing on disk would):
+    the completion's message is gone, the certificate stays pending, and the sweeper saves it.
+    FLUSHALL empties a whole server, so the test runs its own redis-server rather than the shared one."""
+    import redis
+
+    with private_redis_server() as broker, celery_broker_switched(settings, broker):
+        # No worker yet: the message waits in Redis, then Redis loses it.
+        achievements_record(enrolment=enrolment, competencies=framework["competencies"], recorded_by=facilitator)
         assert Certificate.objects.get(enrolment=enrolment).status == Certificate.Status.PENDING
-        enqueued = certificates_enqueue_stale(older_than=datetime.timedelta(0))
-        assert len(enqueued) == 1
-        certificate = wait_for_status(enrolment, Certificate.Status.ISSUED)
+        client = redis.Redis.from_url(broker)
+        assert client.llen("celery") == 1  # the issue task, enqueued after commit
+        client.flushall()
+        assert client.dbsize() == 0
+        client.close()
+        with celery_worker(CELERY_BROKER_URL=broker):
+            time.sleep(1)
+            assert Certificate.objects.get(enrolment=enrolment).status == Certificate.Status.PENDING
+            enqueued = certificates_enqueue_stale(older_than=datetime.timedelta(0))
+            assert len(enqueued) == 1
+            certificate = wait_for_status(enrolment, Certificate.Status.ISSUED)
     assert_valid_signed_pdf(certificate)
