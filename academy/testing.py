@@ -120,13 +120,13 @@ def private_redis_server() -> Iterator[str]:
 @contextlib.contextmanager
 def celery_broker_switched(settings, url: str) -> Iterator[None]:
     """Point this process's Celery app at the broker ``url`` for a while: Django's setting (which
-    Celery reads) and fresh connection and producer pools, as Celery itself resets them after a fork
-    (it keeps both per app, made from the broker URL of the time)."""
+    Celery reads) and the app's connection and producer pools looked up afresh, as Celery itself
+    does after a fork (it keeps both per app, made from the broker URL of the time). The pools are
+    not closed: kombu keeps one per broker URL for the whole process, and a closed one would refuse
+    every later task sent to that broker."""
     from academy.celery import app
 
     def forget_connections():
-        if app._pool is not None:
-            app._pool.force_close_all()
         app._pool = None
         amqp = app.__dict__.get("amqp")
         if amqp is not None:

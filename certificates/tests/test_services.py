@@ -97,7 +97,7 @@ def test_an_enrolment_no_longer_complete_is_not_issued(enrolment, framework, fac
 
 
 def test_a_name_the_fonts_cannot_print_fails_the_certificate_with_a_clear_reason(
-    learner, enrolment, framework, facilitator, django_capture_on_commit_callbacks
+    learner, enrolment, framework, facilitator, staff_user, django_capture_on_commit_callbacks
 ):
     learner.full_name = "王芳"
     learner.save(update_fields=["full_name"])
@@ -109,6 +109,14 @@ def test_a_name_the_fonts_cannot_print_fails_the_certificate_with_a_clear_reason
     assert "Latin letters" in certificate.failure_reason
     assert not certificate.pdf and not certificate.sha256
     assert mail.outbox == []
+    # Staff add a spelling in Latin letters and try again: the name is read afresh.
+    learner.full_name = "Wang Fang"
+    learner.save(update_fields=["full_name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.certificate_retry(certificate=certificate, retried_by=staff_user)
+    certificate.refresh_from_db()
+    assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
+    assert certificate.learner_name == "Wang Fang"
 
 
 def test_revoke_needs_a_reason_and_is_audited(completed_certificate, staff_user):

@@ -27,3 +27,30 @@ def test_worker_env_points_at_the_test_database(db, settings):
     assert env["MEDIA_ROOT"] == str(settings.MEDIA_ROOT)
     assert env["CERTIFICATE_SIGNING_KEY"] == settings.CERTIFICATE_SIGNING_KEY
     assert env["EXTRA"] == "1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_switched_broker_is_used_and_the_shared_one_works_again_afterwards(settings):
+    """Tasks go to the throwaway broker inside ``celery_broker_switched`` and to the configured
+    one again after it (a closed pool left behind would refuse them: tasks would be lost)."""
+    import redis
+
+    from academy.celery import app
+
+    testing.require_worker_services()
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # sent to a broker, as in production
+    shared = settings.CELERY_BROKER_URL
+    testing.redis_flushdb(shared)
+    client = redis.Redis.from_url(shared)
+    app.send_task("academy.tests.nothing", queue="switch-check")  # the shared broker's pool is in use
+    try:
+        assert client.llen("switch-check") == 1
+        with testing.private_redis_server() as private, testing.celery_broker_switched(settings, private):
+            app.send_task("academy.tests.nothing", queue="switch-check")
+            assert redis.Redis.from_url(private).llen("switch-check") == 1
+            assert client.llen("switch-check") == 1
+        app.send_task("academy.tests.nothing", queue="switch-check")
+        assert client.llen("switch-check") == 2
+    finally:
+        client.delete("switch-check")
+        client.close()
