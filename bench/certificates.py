@@ -9,8 +9,10 @@
    (b) the project's way (``certificates.rendering`` + ``certificates.signing``: pre-subset
        bundled font, font configuration, stylesheet and signer reused; the signer's constant
        parts of the CMS signature encoded once, ``certificates.academy_signer``),
-   and their ratio; then the same with WeasyPrint's fontTools subsetting, what it falls back to
-   where libharfbuzz-subset0 is missing (the situation in which subsetting DejaVu dominates).
+   and their ratio; (c) for scale, as many plain paragraphs as the certificate has blocks of text,
+   rendered the project's way (what WeasyPrint's layout costs with nothing else on the page); then
+   (a) and (b) with WeasyPrint's fontTools subsetting, what it falls back to where
+   libharfbuzz-subset0 is missing (the situation in which subsetting DejaVu dominates).
 2. ``--learners`` learners complete at once (achievement_record, as in production); a real
    Celery worker (prefork, concurrency 2) issues them: wall time from the first completion to
    the last certificate issued, and the worker's peak resident memory (main process and each
@@ -144,7 +146,7 @@ def project_one(html: str) -> bytes:
     return pdf_sign(pdf_render(html), reason="bench")
 
 
-def time_path(label: str, func, runs: int) -> float:
+def time_path(label: str, func, runs: int, unit: str = "signed certificates/s") -> float:
     func()  # warm-up: imports, first font load
     times = []
     for _ in range(runs):
@@ -154,7 +156,7 @@ def time_path(label: str, func, runs: int) -> float:
     median = statistics.median(times)
     print(
         f"  {label:<44} median {median * 1000:6.1f} ms  mean {statistics.mean(times) * 1000:6.1f} ms  "
-        f"-> {1 / median:5.1f} signed certificates/s"
+        f"-> {1 / median:5.1f} {unit}"
     )
     return median
 
@@ -180,7 +182,7 @@ def bench_rendering(runs: int) -> None:
 
     logging.disable(logging.INFO)  # fontTools reports every table it subsets
 
-    from certificates.rendering import certificate_html
+    from certificates.rendering import certificate_html, pdf_render
 
     print(f"1. Render + sign one certificate, {runs} runs each, one core (this process):")
     if not DEJAVU.exists():
@@ -193,6 +195,13 @@ def bench_rendering(runs: int) -> None:
     naive = time_path("(a) naive: system DejaVu, nothing reused", lambda: naive_one(html, css_text), runs)
     project = time_path("(b) project: bundled subset font, reused", lambda: project_one(html), runs)
     print(f"  ratio (a)/(b): {naive / project:.1f}x   [targets: (b) <= 125 ms, ratio >= 3x]")
+    lines = html.count("<p") + html.count("<h1") + html.count("<h2")
+    plain = (
+        '<!doctype html><html lang="en-GB"><title>Lines</title><body>'
+        + "<p>Hackney spring cohort, run with Hackney Community Voices</p>" * lines
+        + "</body></html>"
+    )
+    time_path(f"(c) scale: {lines} plain paragraphs, unsigned", lambda: pdf_render(plain), runs, unit="PDFs/s")
     if subsetter == "HarfBuzz":
         print("  The same with WeasyPrint's fontTools subsetting (used where libharfbuzz-subset is missing):")
         with fonttools_subsetting():
