@@ -142,6 +142,16 @@ def celery_broker_switched(settings, url: str) -> Iterator[None]:
         forget_connections()
 
 
+def signing_keys_use(settings, keys) -> None:
+    """Sign certificates with ``keys`` (``certificates.keys.KeyFiles``, PEM files) in this test."""
+    settings.CERTIFICATE_SIGNING_KEY = str(keys.signing_key)
+    settings.CERTIFICATE_SIGNING_CERT = str(keys.signing_cert)
+    settings.CERTIFICATE_SIGNING_CHAIN = [str(keys.ca_cert)]
+    settings.CERTIFICATE_SIGNING_KEY_PASSPHRASE = ""
+    settings.CERTIFICATE_SIGNING_PKCS12 = ""
+    settings.CERTIFICATE_SIGNING_PASSPHRASE = ""
+
+
 def database_url_for_current_test_db() -> str:
     """A DATABASE_URL pointing at the database this test process is using (the test database)."""
     from django.db import connection

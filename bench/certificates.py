@@ -35,26 +35,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academy.settings")
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"Refusing to drop database {name!r}: its name must contain 'bench'.")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_environment(workdir: Path) -> None:
@@ -73,6 +59,7 @@ def setup_environment(workdir: Path) -> None:
 def sample_context():
     from types import SimpleNamespace
 
+    from academy.management.commands.seed_demo import CORE_DOMAINS
     from certificates import rendering
 
     code = "7K3QM-2XWPA-9D4FT-HB6RC"
@@ -84,18 +71,9 @@ def sample_context():
         partner_name="Hackney Community Voices",
         verification_code=code,
         version=1,
-        competencies=[
-            {"domain": name}
-            for name in (
-                "Research methods",
-                "Ethics",
-                "Fieldwork strategies",
-                "Coding and analysing data",
-                "Communication and dissemination",
-                "Team-working",
-                "Peer interviewing",
-            )
-        ],
+        # The demo Academy's core domains (seed_demo) and one course-specific domain.
+        competencies=[{"domain": name} for name, _about, _statements in CORE_DOMAINS]
+        + [{"domain": "Peer interviewing"}],
     )
     return {
         "certificate": certificate,
@@ -321,6 +299,8 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=500)
     args = parser.parse_args()
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        from benchdb import recreate_database
+
         recreate_database(os.environ["DATABASE_URL"])
     else:
         print("DATABASE_URL is not PostgreSQL: part 2 will be skipped.")

@@ -16,7 +16,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,20 +25,6 @@ os.environ["DEBUG"] = "false"  # no query logging: time what production would do
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 LEARNERS, COMPETENCIES, TARGET_MS = 60, 40, 150
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    name = url.path.lstrip("/")
-    if "bench" not in name or url.hostname not in {"127.0.0.1", "localhost"}:
-        raise SystemExit(
-            f"Refusing to drop {name!r} on {url.hostname}: the bench database's name must contain 'bench'."
-        )
-    with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build():
@@ -96,7 +81,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
 
-    recreate_database()
+    from benchdb import recreate_database
+
+    recreate_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()

@@ -17,28 +17,11 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "load_settings")
 sys.path.insert(0, str(ROOT / "bench"))
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    name = url.path.lstrip("/")
-    if "bench" not in name or url.hostname not in {"127.0.0.1", "localhost"}:
-        raise SystemExit(
-            f"Refusing to drop {name!r} on {url.hostname}: the bench database's name must contain 'bench'."
-        )
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    print(f"Created database {name}.", file=sys.stderr)
 
 
 def session_for(user) -> str:
@@ -160,7 +143,9 @@ def targets() -> None:
 
 
 if __name__ == "__main__":
-    commands = {"recreate-database": recreate_database, "targets": targets}
+    from benchdb import recreate_database
+
+    commands = {"recreate-database": lambda: recreate_database(os.environ["DATABASE_URL"]), "targets": targets}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         raise SystemExit(f"usage: {sys.argv[0]} {{{'|'.join(commands)}}}")
     commands[sys.argv[1]]()

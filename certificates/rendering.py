@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 TEMPLATE = "certificates/pdf/certificate.html"
 MAX_SIGNATURE_BYTES = 1_000_000
-_DATA_TYPES = ("data:image/png", "data:image/svg+xml", "data:image/jpeg")
+_DATA_TYPES = ("data:image/png",)  # the QR code and the signature: both PNGs the code made
 
 
 def static_root() -> Path:

@@ -4,7 +4,7 @@ enrolments, issued certificates, and a real Celery worker for tests marked ``wor
 import pytest
 from django.test import Client
 
-from academy.testing import celery_worker_process, require_worker_services, worker_env_for_tests
+from academy.testing import celery_worker_process, require_worker_services, signing_keys_use, worker_env_for_tests
 from certificates.keys import development_keys_create
 from certificates.models import Certificate
 from programmes.services import achievements_record
@@ -28,12 +28,7 @@ def _tasks_in_process(request, settings):
 
 @pytest.fixture(autouse=True)
 def _signing_settings(settings, signing_key_files):
-    settings.CERTIFICATE_SIGNING_KEY = str(signing_key_files.signing_key)
-    settings.CERTIFICATE_SIGNING_CERT = str(signing_key_files.signing_cert)
-    settings.CERTIFICATE_SIGNING_CHAIN = [str(signing_key_files.ca_cert)]
-    settings.CERTIFICATE_SIGNING_KEY_PASSPHRASE = ""
-    settings.CERTIFICATE_SIGNING_PKCS12 = ""
-    settings.CERTIFICATE_SIGNING_PASSPHRASE = ""
+    signing_keys_use(settings, signing_key_files)
     settings.SITE_URL = "https://academy.example.org"
 
 

@@ -26,7 +26,13 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from academy.testing import celery_worker_process, redis_flushdb, require_worker_services, worker_env_for_tests
+from academy.testing import (
+    celery_worker_process,
+    redis_flushdb,
+    require_worker_services,
+    signing_keys_use,
+    worker_env_for_tests,
+)
 from academy.tests.factories import UserFactory
 from certificates.models import Certificate
 from partners.models import PartnerMembership
@@ -52,11 +58,7 @@ def signing_keys(tmp_path_factory):
 @pytest.fixture
 def academy(settings, signing_keys):
     """What staff set up beforehand: a framework, an open programme linked to a partner, people."""
-    settings.CERTIFICATE_SIGNING_KEY = str(signing_keys.signing_key)
-    settings.CERTIFICATE_SIGNING_CERT = str(signing_keys.signing_cert)
-    settings.CERTIFICATE_SIGNING_CHAIN = [str(signing_keys.ca_cert)]
-    settings.CERTIFICATE_SIGNING_PKCS12 = ""
-    settings.CERTIFICATE_SIGNING_PASSPHRASE = ""
+    signing_keys_use(settings, signing_keys)
     partner = PartnerOrganisationFactory(name="Hackney Community Voices", slug="hackney-community-voices")
     programme = ProgrammeFactory(
         title="Lived Experience of Poverty", slug="lived-experience", partners=[partner], status=Programme.Status.OPEN
