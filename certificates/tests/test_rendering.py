@@ -1,11 +1,15 @@
 """Rendering: the text, fonts, metadata and safety of the certificate PDF (in-process)."""
 
+import base64
 import io
 import logging
 import re
 import subprocess
 
 import pytest
+import segno
+import zxingcpp
+from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from certificates import rendering
@@ -69,6 +73,35 @@ def test_pdf_is_tagged_landscape_a4_with_title_and_language(completed_certificat
     assert "/StructTreeRoot" in reader.root
 
 
+def test_the_printed_qr_code_reads_as_the_verification_address(completed_certificate, tmp_path):
+    """What a phone sees: the page drawn at 100 dpi, the QR code found and decoded."""
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", completed_certificate.pdf.path, str(tmp_path / "page")],
+        check=True,
+    )
+    found = zxingcpp.read_barcodes(Image.open(tmp_path / "page.png"))
+    assert [result.text for result in found] == [
+        f"https://academy.example.org/verify/{completed_certificate.verification_code}/"
+    ]
+    images = pdf_tool("pdfimages", completed_certificate.pdf.path, "-list").splitlines()[2:]
+    assert len(images) == 1 and " jpeg " in images[0] and " gray " in images[0], images
+
+
+def test_the_qr_code_jpeg_holds_exactly_the_two_grey_levels_of_its_modules():
+    uri = rendering.qr_data_uri("https://academy.example.org/verify/7K3QM-2XWPA-9D4FT-HB6RC/")
+    assert uri.startswith("data:image/jpeg;base64,")
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    matrix = segno.make("https://academy.example.org/verify/7K3QM-2XWPA-9D4FT-HB6RC/", error="m").matrix
+    scale = rendering.QR_MODULE_PIXELS
+    assert image.mode == "L" and image.size == (len(matrix) * scale, len(matrix) * scale)
+    expected = bytes(
+        rendering.QR_DARK if matrix[y // scale][x // scale] else 0xFF
+        for y in range(image.height)
+        for x in range(image.width)
+    )
+    assert image.tobytes() == expected  # lossless: no pixel differs from its module's grey
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -102,7 +135,14 @@ def test_a_hostile_name_is_printed_as_text_and_fetches_nothing(
 
 
 @pytest.mark.parametrize(
-    "url", ["file:///etc/passwd", "http://127.0.0.1:9/", "https://example.org/font.ttf", "data:text/css,body{}"]
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://127.0.0.1:9/",
+        "https://example.org/font.ttf",
+        "data:text/css,body{}",
+        "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=",
+    ],
 )
 def test_the_fetcher_refuses_anything_but_bundled_files(url):
     fetcher = rendering.SafeURLFetcher(rendering.allowed_roots())
