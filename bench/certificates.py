@@ -9,10 +9,11 @@
    (b) the project's way (``certificates.rendering`` + ``certificates.signing``: pre-subset
        bundled font, font configuration, stylesheet and signer reused; the signer's constant
        parts of the CMS signature encoded once, ``certificates.academy_signer``),
-   and their ratio; (c) for scale, as many plain paragraphs as the certificate has blocks of text,
-   rendered the project's way (what WeasyPrint's layout costs with nothing else on the page); then
-   (a) and (b) with WeasyPrint's fontTools subsetting, what it falls back to where
-   libharfbuzz-subset0 is missing (the situation in which subsetting DejaVu dominates).
+   and their ratio, and (b)'s rendering and signing each timed alone; (c) for scale, as many
+   plain paragraphs as the certificate has blocks of text, rendered the project's way (what
+   WeasyPrint's layout costs with nothing else on the page); then (a) and (b) with WeasyPrint's
+   fontTools subsetting, what it falls back to where libharfbuzz-subset0 is missing (the
+   situation in which subsetting DejaVu dominates).
 2. ``--learners`` learners complete at once (achievement_record, as in production); a real
    Celery worker (prefork, concurrency 2) issues them: wall time from the first completion to
    the last certificate issued, and the worker's peak resident memory (main process and each
@@ -173,6 +174,11 @@ def bench_rendering(runs: int) -> None:
     naive = time_path("(a) naive: system DejaVu, nothing reused", lambda: naive_one(html, css_text), runs)
     project = time_path("(b) project: bundled subset font, reused", lambda: project_one(html), runs)
     print(f"  ratio (a)/(b): {naive / project:.1f}x   [targets: (b) <= 125 ms, ratio >= 3x]")
+    from certificates.signing import pdf_sign
+
+    unsigned = pdf_render(html)
+    time_path("(b) of which rendering alone", lambda: pdf_render(html), runs, unit="PDFs/s")
+    time_path("(b) of which signing alone", lambda: pdf_sign(unsigned, reason="bench"), runs, unit="signatures/s")
     lines = html.count("<p") + html.count("<h1") + html.count("<h2")
     plain = (
         '<!doctype html><html lang="en-GB"><title>Lines</title><body>'
