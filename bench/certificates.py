@@ -95,7 +95,7 @@ def naive_css() -> str:
     return re.sub(r"font-family:[^;]*;", 'font-family: "DejaVu Sans";', css)
 
 
-def naive_one(html: str, css_text: str) -> bytes:
+def naive_one(context: dict, css_text: str) -> bytes:
     """Render and sign with nothing reused and the system font (what a first attempt does)."""
     import io
 
@@ -106,9 +106,13 @@ def naive_one(html: str, css_text: str) -> bytes:
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    from certificates.rendering import certificate_html
+
     font_config = FontConfiguration()
     stylesheet = CSS(string=css_text, font_config=font_config)
-    pdf = HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=font_config, pdf_tags=True)
+    pdf = HTML(string=certificate_html(context)).write_pdf(
+        stylesheets=[stylesheet], font_config=font_config, pdf_tags=True
+    )
     signer = signers.SimpleSigner.load(
         settings.CERTIFICATE_SIGNING_KEY,
         settings.CERTIFICATE_SIGNING_CERT,
@@ -118,11 +122,12 @@ def naive_one(html: str, css_text: str) -> bytes:
     return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), metadata, signer=signer).getvalue()
 
 
-def project_one(html: str) -> bytes:
-    from certificates.rendering import pdf_render
+def project_one(context: dict) -> bytes:
+    """What the worker does (``services.certificate_pdf_build``): template, layout, PDF, signature."""
+    from certificates.rendering import certificate_pdf_render
     from certificates.signing import pdf_sign
 
-    return pdf_sign(pdf_render(html), reason="bench")
+    return pdf_sign(certificate_pdf_render(context), reason="bench")
 
 
 def time_path(label: str, func, runs: int, unit: str = "signed certificates/s") -> float:
@@ -161,23 +166,24 @@ def bench_rendering(runs: int) -> None:
 
     logging.disable(logging.INFO)  # fontTools reports every table it subsets
 
-    from certificates.rendering import certificate_html, pdf_render
+    from certificates.rendering import certificate_html, certificate_pdf_render, pdf_render
 
     print(f"1. Render + sign one certificate, {runs} runs each, one core (this process):")
     if not DEJAVU.exists():
         print(f"  (a) skipped: {DEJAVU} is not installed (apt-get install fonts-dejavu-core)")
         return
-    html = certificate_html(sample_context())
+    context = sample_context()
+    html = certificate_html(context)
     css_text = naive_css()
     subsetter = "HarfBuzz" if pdf_fonts.harfbuzz_subset is not None else "fontTools"
     print(f"  WeasyPrint subsets fonts here with {subsetter}:")
-    naive = time_path("(a) naive: system DejaVu, nothing reused", lambda: naive_one(html, css_text), runs)
-    project = time_path("(b) project: bundled subset font, reused", lambda: project_one(html), runs)
+    naive = time_path("(a) naive: system DejaVu, nothing reused", lambda: naive_one(context, css_text), runs)
+    project = time_path("(b) project: bundled subset font, reused", lambda: project_one(context), runs)
     print(f"  ratio (a)/(b): {naive / project:.1f}x   [targets: (b) <= 125 ms, ratio >= 3x]")
     from certificates.signing import pdf_sign
 
-    unsigned = pdf_render(html)
-    time_path("(b) of which rendering alone", lambda: pdf_render(html), runs, unit="PDFs/s")
+    unsigned = certificate_pdf_render(context)
+    time_path("(b) of which rendering alone", lambda: certificate_pdf_render(context), runs, unit="PDFs/s")
     time_path("(b) of which signing alone", lambda: pdf_sign(unsigned, reason="bench"), runs, unit="signatures/s")
     lines = html.count("<p") + html.count("<h1") + html.count("<h2")
     plain = (
@@ -189,8 +195,8 @@ def bench_rendering(runs: int) -> None:
     if subsetter == "HarfBuzz":
         print("  The same with WeasyPrint's fontTools subsetting (used where libharfbuzz-subset is missing):")
         with fonttools_subsetting():
-            naive_ft = time_path("(a') naive, fontTools subsetting", lambda: naive_one(html, css_text), runs)
-            project_ft = time_path("(b') project, fontTools subsetting", lambda: project_one(html), runs)
+            naive_ft = time_path("(a') naive, fontTools subsetting", lambda: naive_one(context, css_text), runs)
+            project_ft = time_path("(b') project, fontTools subsetting", lambda: project_one(context), runs)
         print(f"  ratio (a')/(b'): {naive_ft / project_ft:.1f}x")
 
 

@@ -276,10 +276,54 @@ def certificate_html(context: dict) -> str:
 
 def pdf_render(html: str) -> bytes:
     """Render certificate HTML to a tagged PDF with the bundled fonts."""
+    return _document(html).write_pdf(pdf_tags=True, uncompressed_pdf=False)
+
+
+def _document(html: str):
+    """Certificate HTML laid out by WeasyPrint (a ``weasyprint.document.Document``)."""
     from weasyprint import HTML
 
     renderer = renderer_get()
     document = HTML(string=html, base_url=renderer.base_url, url_fetcher=renderer.fetcher)
-    return document.write_pdf(
-        stylesheets=[renderer.stylesheet], font_config=renderer.font_config, pdf_tags=True, uncompressed_pdf=False
-    )
+    return document.render(stylesheets=[renderer.stylesheet], font_config=renderer.font_config, pdf_tags=True)
+
+
+# Sizes of the certificate's text, largest first: the ``<body>`` class of the template.
+TEXT_SIZES = ("", "smaller", "smallest")
+
+
+class CertificateTooLongError(ValueError):
+    """The certificate's text does not fit on its page even at the smallest size."""
+
+
+def certificate_pdf_render(context: dict) -> bytes:
+    """The certificate's PDF, its text as large as fits: if the text runs into the footer (a long
+    name, title and wording together) it is laid out again a size smaller. Nearly every certificate
+    is laid out once; names, titles and wording as long as the Academy's forms allow, with a dozen
+    long domain names, fit at the smallest size. Text that fits at no size raises
+    ``CertificateTooLongError`` rather than print over the signatory and verification details."""
+    for size in TEXT_SIZES:
+        document = _document(certificate_html({**context, "text_size": size}))
+        if not text_runs_into_footer(document):
+            return document.write_pdf(pdf_tags=True, uncompressed_pdf=False)
+        logger.info("Certificate text too long at size %r; laying it out smaller.", size or "normal")
+    raise CertificateTooLongError("The certificate's text does not fit on one page, even in the smallest print.")
+
+
+def text_runs_into_footer(document) -> bool:
+    """Whether the certificate's text spills onto a second page, reaches down to its footer (the
+    signatory and verification block pinned to the foot of the frame) or pushes it off the page.
+
+    Reads WeasyPrint's layout of the page (``Page._page_box``, not public API:
+    ``test_rendering`` fails if a WeasyPrint upgrade changes it)."""
+    if len(document.pages) != 1:
+        return True
+    body = next((box for box in document.pages[0]._page_box.descendants() if box.element_tag == "body"), None)
+    footer_top, text_bottom = None, 0.0
+    for box in getattr(body, "children", ()):
+        if box.element_tag == "div" and "footer" in box.element.get("class", "").split():
+            footer_top = box.position_y
+        else:
+            text_bottom = max(text_bottom, box.position_y + box.margin_height())
+    # No footer on the page: the text pushed it off (WeasyPrint drops what overflows the frame).
+    return footer_top is None or text_bottom > footer_top

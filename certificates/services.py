@@ -186,13 +186,21 @@ def certificate_printable_check(context: dict) -> None:
 def certificate_pdf_build(*, certificate: Certificate) -> bytes:
     """Render and sign the certificate's PDF from its snapshots. Raises CertificateIssueError
     for a problem retrying cannot fix."""
-    from .rendering import certificate_html, pdf_render
+    from .rendering import CertificateTooLongError, certificate_pdf_render
     from .signing import SigningKeyError, pdf_sign
 
     context = certificate_context(certificate)
     certificate_printable_check(context)
-    html = certificate_html(context)
-    pdf = pdf_render(html)
+    try:
+        pdf = certificate_pdf_render(context)
+    except CertificateTooLongError as exc:
+        raise CertificateIssueError(
+            _(
+                "The certificate's text is too long to fit on one page, even in smaller print. Shorten "
+                "the programme's certificate wording or title, or the names of its competency domains, "
+                "then try again."
+            )
+        ) from exc
     try:
         return pdf_sign(
             pdf,

@@ -7,6 +7,7 @@ imports no partner or certificate code.
 """
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +39,9 @@ class Programme(models.Model):
     certificate_wording = models.TextField(
         _("certificate wording"),
         blank=True,
-        help_text=_("The sentence printed on the certificate under the learner's name."),
+        max_length=300,  # the form's limit: a TextField's max_length is not checked otherwise
+        validators=[MaxLengthValidator(300)],
+        help_text=_("The sentence printed on the certificate under the learner's name (at most 300 characters)."),
     )
     signatory_name = models.CharField(_("signatory's name"), max_length=200, blank=True)
     signatory_title = models.CharField(_("signatory's title"), max_length=200, blank=True)

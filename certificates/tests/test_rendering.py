@@ -1,10 +1,12 @@
 """Rendering: the text, fonts, metadata and safety of the certificate PDF (in-process)."""
 
 import base64
+import html
 import io
 import logging
 import re
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 import segno
@@ -199,3 +201,85 @@ def test_names_in_other_scripts_print_with_a_bundled_font(name, family, tmp_path
 def test_characters_no_bundled_font_has_are_found():
     assert rendering.unprintable_characters("Zoë Ó'Brien-Łukasz") == []
     assert rendering.unprintable_characters("王芳 (Wang Fang)\u200d 芳 ✓") == ["王", "芳", "✓"]
+
+
+def _fill(text, length):
+    return (text * (length // len(text) + 1))[:length]
+
+
+def _context(**changes):
+    """A certificate's template context, without the database (as ``services.certificate_context``)."""
+    url = "https://academy.example.org/verify/7K3QM-2XWPA-9D4FT-HB6RC/"
+    certificate = SimpleNamespace(
+        learner_name="Zoë Ó'Brien-Łukasz",
+        programme_title="Lived Experience of Poverty",
+        cohort_name="Hackney spring cohort",
+        partner_name="Hackney Community Voices",
+        verification_code="7K3QM-2XWPA-9D4FT-HB6RC",
+        version=1,
+        competencies=[{"domain": name} for name in ("Research methods", "Ethics", "Fieldwork", "Communication")],
+    )
+    wording = changes.pop("wording", "has shown the competencies of a citizen social scientist")
+    for name, value in changes.items():
+        setattr(certificate, name, value)
+    return {
+        "certificate": certificate,
+        "wording": wording,
+        "signatory_name": "Professor Ada Example",
+        "signatory_title": "Director, Citizen Science Academy",
+        "signature_uri": "",
+        "issued_on": "25 November 2026",
+        "verification_url": url,
+        "qr_uri": rendering.qr_data_uri(url),
+    }
+
+
+def _longest_context(domains=14):
+    """Every text as long as the Academy's forms allow (200 characters; the wording 300), and many
+    long competency domains."""
+    return _context(
+        learner_name=_fill("Wolfeschlegelsteinhausenbergerdorff Zoë Ó'Brien-Łukasz ", 200),
+        programme_title=_fill("Lived Experience of Poverty and Housing Insecurity ", 200),
+        cohort_name=_fill("Hackney spring evening cohort ", 200),
+        partner_name=_fill("Tower Hamlets Residents' Research Collective ", 200),
+        wording=_fill("has shown the competencies of a citizen social scientist in fieldwork ", 300),
+        competencies=[{"domain": _fill(f"Domain {i} of participatory research ", 60)} for i in range(domains)],
+    )
+
+
+def _words(pdf_path):
+    """(text, top, bottom, height) of every word of page 1, in the order the PDF draws them."""
+    xhtml = pdf_tool("pdftotext", pdf_path, "-bbox")
+    return [
+        (html.unescape(text), float(top), float(bottom), float(bottom) - float(top))
+        for top, bottom, text in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', xhtml)
+    ]
+
+
+def test_the_longest_text_is_printed_smaller_and_clear_of_the_footer(tmp_path, monkeypatch):
+    sizes = []
+    template = rendering.certificate_html
+    monkeypatch.setattr(rendering, "certificate_html", lambda c: sizes.append(c["text_size"]) or template(c))
+    normal, longest = tmp_path / "normal.pdf", tmp_path / "longest.pdf"
+    normal.write_bytes(rendering.certificate_pdf_render(_context()))
+    assert sizes == [""]  # an ordinary certificate is laid out once, at full size
+    longest.write_bytes(rendering.certificate_pdf_render(_longest_context()))
+    assert sizes[1:] == list(rendering.TEXT_SIZES)
+    assert "Pages:           1" in pdf_tool("pdfinfo", longest)
+
+    words = _words(longest)
+    footer_starts = next(i for i, word in enumerate(words) if word[0] in {"Professor", "Check"})
+    text, footer = words[:footer_starts], words[footer_starts:]
+    assert "13" in {word for word, *_ in text}  # the last domain ("Domain 13 ...") is above the footer
+    assert max(bottom for _, _, bottom, _ in text) < min(top for _, top, _, _ in footer)
+    assert {"7K3QM-2XWPA-9D4FT-HB6RC", "Issued"} <= {word for word, *_ in footer}
+
+    def name_height(path):
+        return max(height for word, _, _, height in _words(path) if word.startswith("Wolfeschlegel") or word == "Zoë")
+
+    assert name_height(longest) < 0.7 * name_height(normal)
+
+
+def test_text_that_fits_at_no_size_is_refused():
+    with pytest.raises(rendering.CertificateTooLongError):
+        rendering.certificate_pdf_render(_longest_context(domains=60))

@@ -119,6 +119,36 @@ def test_a_name_the_fonts_cannot_print_fails_the_certificate_with_a_clear_reason
     assert certificate.learner_name == "Wang Fang"
 
 
+def test_text_too_long_for_the_page_fails_the_certificate_with_a_clear_reason(
+    programme, enrolment, framework, facilitator, staff_user, django_capture_on_commit_callbacks
+):
+    # Saved past the form's 300-character limit (say, by an import): it cannot fit at any size.
+    programme.certificate_wording = "has shown the competencies of a citizen social scientist " * 90
+    programme.save(update_fields=["certificate_wording"])
+    with django_capture_on_commit_callbacks(execute=True):
+        complete(enrolment, framework, facilitator)
+    certificate = Certificate.objects.get(enrolment=enrolment)
+    assert certificate.status == Certificate.Status.FAILED
+    assert "too long to fit on one page" in certificate.failure_reason
+    assert "certificate wording" in certificate.failure_reason
+    assert not certificate.pdf and mail.outbox == []
+    programme.certificate_wording = "has shown the competencies of a citizen social scientist"
+    programme.save(update_fields=["certificate_wording"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.certificate_retry(certificate=certificate, retried_by=staff_user)
+    certificate.refresh_from_db()
+    assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
+
+
+def test_the_certificate_wording_is_at_most_300_characters(programme):
+    programme.certificate_wording = "x" * 300
+    programme.full_clean()
+    programme.certificate_wording = "x" * 301
+    with pytest.raises(ValidationError) as refused:
+        programme.full_clean()
+    assert set(refused.value.message_dict) == {"certificate_wording"}
+
+
 def test_revoke_needs_a_reason_and_is_audited(completed_certificate, staff_user):
     with pytest.raises(ValidationError):
         services.certificate_revoke(certificate=completed_certificate, revoked_by=staff_user, reason="  ")
