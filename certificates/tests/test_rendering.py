@@ -248,7 +248,7 @@ def _longest_context(domains=14):
 
 
 def _words(pdf_path):
-    """(text, top, bottom, height) of every word of page 1, in the order the PDF draws them."""
+    """(text, top, bottom, height) of every word of page 1, in pdftotext's reading order."""
     xhtml = pdf_tool("pdftotext", pdf_path, "-bbox")
     return [
         (html.unescape(text), float(top), float(bottom), float(bottom) - float(top))
