@@ -58,34 +58,12 @@ def setup_environment(workdir: Path) -> None:
 
 
 def sample_context():
-    from types import SimpleNamespace
-
     from academy.management.commands.seed_demo import CORE_DOMAINS
-    from certificates import rendering
+    from certificates.tests.samples import certificate_context_sample
 
-    code = "7K3QM-2XWPA-9D4FT-HB6RC"
-    url = f"https://academy.example.org/verify/{code}/"
-    certificate = SimpleNamespace(
-        learner_name="Zoë Ó'Brien-Łukasz",
-        programme_title="Lived Experience of Poverty",
-        cohort_name="Hackney spring cohort",
-        partner_name="Hackney Community Voices",
-        verification_code=code,
-        version=1,
-        # The demo Academy's core domains (seed_demo) and one course-specific domain.
-        competencies=[{"domain": name} for name, _about, _statements in CORE_DOMAINS]
-        + [{"domain": "Peer interviewing"}],
-    )
-    return {
-        "certificate": certificate,
-        "wording": "has shown the competencies of a citizen social scientist",
-        "signatory_name": "Professor Ada Example",
-        "signatory_title": "Director, Citizen Science Academy",
-        "signature_uri": "",
-        "issued_on": "25 November 2026",
-        "verification_url": url,
-        "qr_uri": rendering.qr_data_uri(url),
-    }
+    # The demo Academy's core domains (seed_demo) and one course-specific domain.
+    domains = [name for name, _about, _statements in CORE_DOMAINS] + ["Peer interviewing"]
+    return certificate_context_sample(competencies=[{"domain": name} for name in domains])
 
 
 def naive_css() -> str:

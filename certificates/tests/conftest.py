@@ -37,12 +37,18 @@ def complete(enrolment, framework, recorded_by):
     return achievements_record(enrolment=enrolment, competencies=framework["competencies"], recorded_by=recorded_by)
 
 
+def complete_and_issue(enrolment, framework, recorded_by, capture_on_commit_callbacks):
+    """Complete the enrolment and run, in-process after commit, the task issuing its certificate
+    (``capture_on_commit_callbacks``: pytest-django's fixture); returns the certificate."""
+    with capture_on_commit_callbacks(execute=True):
+        complete(enrolment, framework, recorded_by)
+    return Certificate.objects.get(enrolment=enrolment)
+
+
 @pytest.fixture
 def completed_certificate(enrolment, framework, facilitator, django_capture_on_commit_callbacks):
     """The learner completes; the certificate is issued in-process (eager task after commit)."""
-    with django_capture_on_commit_callbacks(execute=True):
-        complete(enrolment, framework, facilitator)
-    return Certificate.objects.get(enrolment=enrolment)
+    return complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
@@ -86,6 +92,4 @@ def admin_client_for_staff(staff_user):
 def completed_certificate_other(other_learner, framework, facilitator, django_capture_on_commit_callbacks):
     """A second, issued certificate (the other learner's)."""
     enrolment = other_learner.enrolments.get()
-    with django_capture_on_commit_callbacks(execute=True):
-        complete(enrolment, framework, facilitator)
-    return Certificate.objects.get(enrolment=enrolment)
+    return complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)

@@ -6,7 +6,6 @@ import io
 import logging
 import re
 import subprocess
-from types import SimpleNamespace
 
 import pytest
 import segno
@@ -16,7 +15,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from certificates import rendering
 from certificates.models import Certificate
-from certificates.tests.conftest import complete
+from certificates.tests.conftest import complete_and_issue
+from certificates.tests.samples import SAMPLE_URL, certificate_context_sample
 
 BUNDLED_FAMILIES = (
     "Noto-Sans-Academy",
@@ -90,10 +90,10 @@ def test_the_printed_qr_code_reads_as_the_verification_address(completed_certifi
 
 
 def test_the_qr_code_jpeg_holds_exactly_the_two_grey_levels_of_its_modules():
-    uri = rendering.qr_data_uri("https://academy.example.org/verify/7K3QM-2XWPA-9D4FT-HB6RC/")
+    uri = rendering.qr_data_uri(SAMPLE_URL)
     assert uri.startswith("data:image/jpeg;base64,")
     image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
-    matrix = segno.make("https://academy.example.org/verify/7K3QM-2XWPA-9D4FT-HB6RC/", error="m").matrix
+    matrix = segno.make(SAMPLE_URL, error="m").matrix
     scale = rendering.QR_MODULE_PIXELS
     assert image.mode == "L" and image.size == (len(matrix) * scale, len(matrix) * scale)
     expected = bytes(
@@ -125,9 +125,7 @@ def test_a_hostile_name_is_printed_as_text_and_fetches_nothing(
         return original(self, url)
 
     monkeypatch.setattr(rendering.SafeURLFetcher, "__call__", spy)
-    with django_capture_on_commit_callbacks(execute=True):
-        complete(enrolment, framework, facilitator)
-    certificate = Certificate.objects.get(enrolment=enrolment)
+    certificate = complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
     assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
     # Long names wrap: compare without whitespace.
     squashed = "".join(pdf_tool("pdftotext", certificate.pdf.path).split())
@@ -207,37 +205,10 @@ def _fill(text, length):
     return (text * (length // len(text) + 1))[:length]
 
 
-def _context(**changes):
-    """A certificate's template context, without the database (as ``services.certificate_context``)."""
-    url = "https://academy.example.org/verify/7K3QM-2XWPA-9D4FT-HB6RC/"
-    certificate = SimpleNamespace(
-        learner_name="Zoë Ó'Brien-Łukasz",
-        programme_title="Lived Experience of Poverty",
-        cohort_name="Hackney spring cohort",
-        partner_name="Hackney Community Voices",
-        verification_code="7K3QM-2XWPA-9D4FT-HB6RC",
-        version=1,
-        competencies=[{"domain": name} for name in ("Research methods", "Ethics", "Fieldwork", "Communication")],
-    )
-    wording = changes.pop("wording", "has shown the competencies of a citizen social scientist")
-    for name, value in changes.items():
-        setattr(certificate, name, value)
-    return {
-        "certificate": certificate,
-        "wording": wording,
-        "signatory_name": "Professor Ada Example",
-        "signatory_title": "Director, Citizen Science Academy",
-        "signature_uri": "",
-        "issued_on": "25 November 2026",
-        "verification_url": url,
-        "qr_uri": rendering.qr_data_uri(url),
-    }
-
-
 def _longest_context(domains=14):
     """Every text as long as the Academy's forms allow (200 characters; the wording 300), and many
     long competency domains."""
-    return _context(
+    return certificate_context_sample(
         learner_name=_fill("Wolfeschlegelsteinhausenbergerdorff Zoë Ó'Brien-Łukasz ", 200),
         programme_title=_fill("Lived Experience of Poverty and Housing Insecurity ", 200),
         cohort_name=_fill("Hackney spring evening cohort ", 200),
@@ -261,7 +232,7 @@ def test_the_longest_text_is_printed_smaller_and_clear_of_the_footer(tmp_path, m
     template = rendering.certificate_html
     monkeypatch.setattr(rendering, "certificate_html", lambda c: sizes.append(c["text_size"]) or template(c))
     normal, longest = tmp_path / "normal.pdf", tmp_path / "longest.pdf"
-    normal.write_bytes(rendering.certificate_pdf_render(_context()))
+    normal.write_bytes(rendering.certificate_pdf_render(certificate_context_sample()))
     assert sizes == [""]  # an ordinary certificate is laid out once, at full size
     longest.write_bytes(rendering.certificate_pdf_render(_longest_context()))
     assert sizes[1:] == list(rendering.TEXT_SIZES)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from certificates import services
 from certificates.models import Certificate, CertificateVersion
 from certificates.selectors import certificates_pending_overdue_count, certificates_stale
-from certificates.tests.conftest import complete
+from certificates.tests.conftest import complete, complete_and_issue
 from programmes.services import achievement_remove
 
 
@@ -96,14 +96,20 @@ def test_an_enrolment_no_longer_complete_is_not_issued(enrolment, framework, fac
         services.certificate_issue(certificate_id=certificate.pk)
 
 
+def _retried(certificate, staff_user, capture_on_commit_callbacks):
+    """Staff try a failed certificate again; the task runs in-process after commit."""
+    with capture_on_commit_callbacks(execute=True):
+        services.certificate_retry(certificate=certificate, retried_by=staff_user)
+    certificate.refresh_from_db()
+    return certificate
+
+
 def test_a_name_the_fonts_cannot_print_fails_the_certificate_with_a_clear_reason(
     learner, enrolment, framework, facilitator, staff_user, django_capture_on_commit_callbacks
 ):
     learner.full_name = "王芳"
     learner.save(update_fields=["full_name"])
-    with django_capture_on_commit_callbacks(execute=True):
-        complete(enrolment, framework, facilitator)
-    certificate = Certificate.objects.get(enrolment=enrolment)
+    certificate = complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
     assert certificate.status == Certificate.Status.FAILED
     assert "the learner's name (王 芳)" in certificate.failure_reason
     assert "Latin letters" in certificate.failure_reason
@@ -112,9 +118,7 @@ def test_a_name_the_fonts_cannot_print_fails_the_certificate_with_a_clear_reason
     # Staff add a spelling in Latin letters and try again: the name is read afresh.
     learner.full_name = "Wang Fang"
     learner.save(update_fields=["full_name"])
-    with django_capture_on_commit_callbacks(execute=True):
-        services.certificate_retry(certificate=certificate, retried_by=staff_user)
-    certificate.refresh_from_db()
+    certificate = _retried(certificate, staff_user, django_capture_on_commit_callbacks)
     assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
     assert certificate.learner_name == "Wang Fang"
 
@@ -125,18 +129,14 @@ def test_text_too_long_for_the_page_fails_the_certificate_with_a_clear_reason(
     # Saved past the form's 300-character limit (say, by an import): it cannot fit at any size.
     programme.certificate_wording = "has shown the competencies of a citizen social scientist " * 90
     programme.save(update_fields=["certificate_wording"])
-    with django_capture_on_commit_callbacks(execute=True):
-        complete(enrolment, framework, facilitator)
-    certificate = Certificate.objects.get(enrolment=enrolment)
+    certificate = complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
     assert certificate.status == Certificate.Status.FAILED
     assert "too long to fit on one page" in certificate.failure_reason
     assert "certificate wording" in certificate.failure_reason
     assert not certificate.pdf and mail.outbox == []
     programme.certificate_wording = "has shown the competencies of a citizen social scientist"
     programme.save(update_fields=["certificate_wording"])
-    with django_capture_on_commit_callbacks(execute=True):
-        services.certificate_retry(certificate=certificate, retried_by=staff_user)
-    certificate.refresh_from_db()
+    certificate = _retried(certificate, staff_user, django_capture_on_commit_callbacks)
     assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
 
 

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from certificates import rendering
 from certificates.models import Certificate
 from certificates.services import certificate_signatory
-from certificates.tests.conftest import complete
+from certificates.tests.conftest import complete_and_issue
 
 INK = (20, 30, 90)
 
@@ -43,9 +43,7 @@ def test_the_programmes_signature_is_printed_on_its_certificates(
     programme, enrolment, framework, facilitator, django_capture_on_commit_callbacks
 ):
     programme.signatory_signature.save("ada.png", ContentFile(signature_png()), save=True)
-    with django_capture_on_commit_callbacks(execute=True):
-        complete(enrolment, framework, facilitator)
-    certificate = Certificate.objects.get(enrolment=enrolment)
+    certificate = complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
     assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
     listing = subprocess.run(
         ["pdfimages", "-list", certificate.pdf.path], capture_output=True, text=True, check=True
@@ -69,9 +67,7 @@ def test_a_programme_without_a_signatory_uses_the_academys_default(
     assert signatory["signatory_name"] == "Dr Dee Fault"
     assert signatory["signatory_title"] == "Director, Citizen Science Academy"
     assert decoded(signatory["signature_uri"]).size == (600, 200)
-    with django_capture_on_commit_callbacks(execute=True):
-        complete(enrolment, framework, facilitator)
-    certificate = Certificate.objects.get(enrolment=enrolment)
+    certificate = complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
     text = subprocess.run(["pdftotext", certificate.pdf.path, "-"], capture_output=True, text=True).stdout
     assert "Dr Dee Fault" in text
 
