@@ -12,6 +12,8 @@ the certificate is then marked failed with that reason instead of being retried 
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import datetime
 import io
@@ -183,9 +185,31 @@ def pdf_sign(pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
         reason=reason or None,
         location=location or None,
     )
+    # Signed in place: the signature is appended to this copy of the PDF rather than to a new one.
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    output = signers.PdfSigner(metadata, signer=signer).sign_pdf(writer, bytes_reserved=_bytes_reserved(signer))
-    return output.getvalue()
+    signing = signers.PdfSigner(metadata, signer=signer).async_sign_pdf(
+        writer, bytes_reserved=_bytes_reserved(signer), in_place=True
+    )
+    return _coroutine_run(signing).getvalue()
+
+
+_main_thread_runner: tuple[int, asyncio.Runner] | None = None
+
+
+def _coroutine_run(coroutine):
+    """Run one of pyHanko's coroutines (its synchronous ``sign_pdf`` wraps ``asyncio.run``).
+
+    On the main thread (where a worker's pool process runs its tasks) the event loop is kept for
+    the process: ``asyncio.run`` makes and closes one for every certificate, about 1 ms each time.
+    A process forked from one that had the loop makes its own. Other threads get a loop each call."""
+    global _main_thread_runner
+    if threading.current_thread() is not threading.main_thread():
+        return asyncio.run(coroutine)
+    if _main_thread_runner is None or _main_thread_runner[0] != os.getpid():
+        runner = asyncio.Runner()
+        atexit.register(runner.close)
+        _main_thread_runner = (os.getpid(), runner)
+    return _main_thread_runner[1].run(coroutine)
 
 
 def _bytes_reserved(signer) -> int:
