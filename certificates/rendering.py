@@ -29,6 +29,8 @@ from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from .style_reuse import StyleReuse, reusing_document_class
+
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "certificates/pdf/certificate.html"
@@ -121,6 +123,7 @@ class Renderer:
     stylesheet: object
     fetcher: SafeURLFetcher
     base_url: str
+    style_reuse: StyleReuse
 
 
 _renderer: Renderer | None = None
@@ -144,6 +147,7 @@ def renderer_get() -> Renderer:
                 stylesheet=stylesheet,
                 fetcher=fetcher,
                 base_url=(static_root() / "certificates").resolve().as_uri() + "/",
+                style_reuse=StyleReuse(),
             )
         return _renderer
 
@@ -287,21 +291,27 @@ def pdf_render(html: str) -> bytes:
     return _document(html).write_pdf(**PDF_OPTIONS)
 
 
-def _document(html: str, *, well_formed: bool = False):
+def _document(html: str, *, well_formed: bool = False, reuse_styles: bool = True):
     """Certificate HTML laid out by WeasyPrint (a ``weasyprint.document.Document``).
 
     ``well_formed``: the HTML is also well-formed XML, as the certificate template is written. It
     is then parsed by Python's XML parser (expat, in C) instead of WeasyPrint's HTML5 parser
     (tinyhtml5, pure Python: about 2.5 ms of each certificate), which gives the same tree for such
-    a document (``test_rendering`` compares the PDFs byte for byte). Anything the XML parser
-    refuses, or a tree that is not an ``html`` element holding a ``head`` and a ``body``, goes to
-    the HTML5 parser as before."""
+    a document (``test_fast_paths`` compares the PDFs byte for byte), and laid out with the
+    computed styles of the last page of the same shape if ``reuse_styles`` (``style_reuse``).
+    Anything the XML parser refuses, or a tree that is not an ``html`` element holding a ``head``
+    and a ``body``, goes to the HTML5 parser as before."""
     from weasyprint import HTML
 
     renderer = renderer_get()
     root = _xml_tree(html) if well_formed else None
     if root is not None:
-        document = _tree_html_class()(root, base_url=renderer.base_url, url_fetcher=renderer.fetcher)
+        document = _tree_html_class()(
+            root,
+            base_url=renderer.base_url,
+            url_fetcher=renderer.fetcher,
+            style_reuse=renderer.style_reuse if reuse_styles else None,
+        )
     else:
         document = HTML(string=html, base_url=renderer.base_url, url_fetcher=renderer.fetcher)
     return document.render(stylesheets=[renderer.stylesheet], font_config=renderer.font_config, pdf_tags=True)
@@ -331,18 +341,25 @@ def _xml_tree(html: str):
 @functools.cache
 def _tree_html_class():
     """``weasyprint.HTML`` for a document already parsed into an ElementTree: what
-    ``HTML.__init__`` sets once it has parsed a string (``test_rendering`` checks that it sets
-    the same attributes, in case a WeasyPrint upgrade adds one)."""
+    ``HTML.__init__`` sets once it has parsed a string (``test_fast_paths`` checks that it sets
+    the same attributes, in case a WeasyPrint upgrade adds one), and laid out by
+    ``style_reuse.reusing_document_class`` with ``style_reuse`` (a ``StyleReuse``, or None)."""
     import cssselect2
-    from weasyprint import HTML
+    from weasyprint import DEFAULT_OPTIONS, HTML
 
     class TreeHTML(HTML):
-        def __init__(self, root, *, base_url: str, url_fetcher, media_type: str = "print"):
+        def __init__(self, root, *, base_url: str, url_fetcher, media_type: str = "print", style_reuse=None):
             self.base_url = base_url
             self.url_fetcher = url_fetcher
             self.media_type = media_type
             self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
             self.etree_element = self.wrapper_element.etree_element
+            self.style_reuse = style_reuse
+            self.styles_to_keep = None
+
+        def render(self, font_config=None, counter_style=None, color_profiles=None, **options):
+            options = {**DEFAULT_OPTIONS, **options}
+            return reusing_document_class()._render(self, font_config, counter_style, color_profiles, options)
 
     return TreeHTML
 
