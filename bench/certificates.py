@@ -3,15 +3,18 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/academy_bench_certificates \
     REDIS_URL=redis://127.0.0.1:6379/4 python bench/certificates.py [--renders 20] [--learners 500]
 
-1. On one core, in this process, the same certificate rendered and signed
+1. On one core, in this process, eight learners' certificates of one programme, in turn, rendered
+   and signed:
    (a) the naive way: WeasyPrint with a system font (DejaVu Sans), nothing reused (a new font
        configuration, stylesheet and pyHanko ``SimpleSigner`` for each certificate), and
    (b) the project's way (``certificates.rendering`` + ``certificates.signing``: pre-subset
        bundled font, font configuration, stylesheet and signer reused; the page parsed as XML;
-       PDF 1.4 syntax, which pyHanko reads faster; the signer's constant parts of the CMS
-       signature encoded once, ``certificates.academy_signer``),
-   and their ratio (the two take turns, run by run, so that the machine's speed changing during
-   the bench weighs on both alike), and (b)'s rendering and signing each timed alone; (c) for
+       computed styles reused between pages of the same shape; PDF 1.4 syntax, which pyHanko
+       reads faster; the signer's constant parts of the CMS signature encoded once,
+       ``certificates.academy_signer``),
+   and their ratio (the two take turns, five runs at a time, so that the machine's speed changing
+   during the bench weighs on both alike), and (b)'s rendering and signing each timed alone, and
+   its rendering with no computed styles reused (every page the first of its shape); (c) for
    scale, as many plain paragraphs as the certificate has blocks of text, rendered the project's
    way (what WeasyPrint's layout costs with nothing else on the page); then (a) and (b) with
    WeasyPrint's fontTools subsetting, what it falls back to where libharfbuzz-subset0 is missing
@@ -139,18 +142,25 @@ def project_one(context: dict) -> bytes:
     return pdf_sign(certificate_pdf_render(context), reason="bench")
 
 
+BLOCK = 5  # runs of one path in a row, before the next path's turn
+
+
 def time_paths(paths: list[tuple[str, object]], runs: int, unit: str = "signed certificates/s") -> list[float]:
-    """Time each ``(label, func)`` ``runs`` times, taking turns (one run of each, then again), so
-    that a change in the machine's speed during the bench weighs on every path alike; prints and
-    returns each path's median in seconds."""
+    """Time each ``(label, func)`` ``runs`` times and print and return each one's median in seconds.
+
+    The paths take turns in blocks of ``BLOCK`` runs: within a block a path runs as a worker runs
+    it, one certificate after another (a naive certificate run between two of the project's leaves
+    the processor's caches full of its own data and slows the next one by 1 to 3 ms), while a
+    change in the machine's speed during the bench still weighs on every path alike."""
     for _label, func in paths:
         func()  # warm-up: imports, first font load
     times: list[list[float]] = [[] for _ in paths]
-    for _ in range(runs):
+    while len(times[0]) < runs:
         for (_label, func), path_times in zip(paths, times, strict=True):
-            start = time.perf_counter()
-            func()
-            path_times.append(time.perf_counter() - start)
+            for _ in range(min(BLOCK, runs - len(path_times))):
+                start = time.perf_counter()
+                func()
+                path_times.append(time.perf_counter() - start)
     medians = []
     for (label, _func), path_times in zip(paths, times, strict=True):
         median = statistics.median(path_times)
@@ -204,7 +214,7 @@ def bench_rendering(runs: int) -> None:
 
     from certificates.rendering import certificate_html, certificate_pdf_render, pdf_render
 
-    print(f"1. Render + sign one certificate, {runs} runs each, one core (this process):")
+    print(f"1. Render + sign a certificate, {runs} runs each, one core (this process):")
     if not DEJAVU.exists():
         print(f"  (a) skipped: {DEJAVU} is not installed (apt-get install fonts-dejavu-core)")
         return
