@@ -2,7 +2,9 @@
 
 What is slow in WeasyPrint is loading and subsetting fonts. So the font configuration and the
 print stylesheet (with its ``@font-face`` rules pointing at the pre-subset Noto Sans files in
-``static/fonts``) are built once per process and reused for every certificate.
+``static/fonts``) are built once per process and reused for every certificate. A certificate's
+page is then parsed as XML (``_document``) and laid out with the computed styles of the last page
+of the same shape (``certificates.style_reuse``).
 
 Nothing outside ``static/fonts`` and ``static/certificates`` (and ``data:`` images the code itself
 makes: the QR code and the signature) is ever fetched: ``SafeURLFetcher`` refuses the rest, so a
