@@ -1,6 +1,7 @@
 """Computed styles reused between certificates of the same shape (``certificates.style_reuse``):
 the PDF is byte for byte the one rendered without reuse, whatever the order of pages."""
 
+import functools
 import hashlib
 import inspect
 import io
@@ -93,17 +94,22 @@ PAGE = """<!DOCTYPE html><html lang="en-GB"><head><title>{title}</title></head>
 TARGET_CSS = 'a::after { content: " (page " target-counter(attr(href), page) ")" }'
 
 
-def _page_pdf(page, reuse):
+@functools.cache
+def _target_css():
+    """One CSS object for every page, as the renderer's stylesheet is (a new one is a new shape)."""
     from weasyprint import CSS
 
     renderer = rendering.renderer_get()
-    extra = CSS(string=TARGET_CSS, font_config=renderer.font_config, url_fetcher=renderer.fetcher)
-    # One CSS object for every page, as the renderer's stylesheet is (a new one is a new shape).
-    extra = _page_pdf.__dict__.setdefault("css", extra)
+    return CSS(string=TARGET_CSS, font_config=renderer.font_config, url_fetcher=renderer.fetcher)
+
+
+def _page_pdf(page, reuse):
+    renderer = rendering.renderer_get()
     tree = rendering._tree_html_class()(
         rendering._xml_tree(page), base_url=renderer.base_url, url_fetcher=renderer.fetcher, style_reuse=reuse
     )
-    document = tree.render(stylesheets=[renderer.stylesheet, extra], font_config=renderer.font_config, pdf_tags=True)
+    stylesheets = [renderer.stylesheet, _target_css()]
+    document = tree.render(stylesheets=stylesheets, font_config=renderer.font_config, pdf_tags=True)
     return document.write_pdf(**rendering.PDF_OPTIONS)
 
 
