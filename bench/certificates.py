@@ -79,19 +79,11 @@ def sample_contexts() -> list[dict]:
     """Certificates of one programme for several learners: each its own name, verification code
     and QR code, as a worker issuing a cohort's certificates meets them."""
     from academy.management.commands.seed_demo import CORE_DOMAINS
-    from certificates import rendering
-    from certificates.services import verification_code_new
-    from certificates.tests.samples import certificate_context_sample
+    from certificates.tests.samples import learner_certificate_context
 
     # The demo Academy's core domains (seed_demo) and one course-specific domain.
     competencies = [{"domain": name} for name, _about, _statements in CORE_DOMAINS] + [{"domain": "Peer interviewing"}]
-    contexts = []
-    for name in LEARNERS:
-        code = verification_code_new()
-        url = f"https://academy.example.org/verify/{code}/"
-        context = certificate_context_sample(learner_name=name, verification_code=code, competencies=competencies)
-        contexts.append({**context, "verification_url": url, "qr_uri": rendering.qr_data_uri(url)})
-    return contexts
+    return [learner_certificate_context(name, competencies=competencies) for name in LEARNERS]
 
 
 def taking_turns(contexts: list[dict], func):

@@ -134,12 +134,33 @@ def styles_warm(kept: dict, used: dict) -> None:
             style[name]  # noqa: B018 -- computes it
 
 
+def kept_style_for(kept: KeptStyles, html, elements: list, font_config, counter_style, target_collector):
+    """A ``weasyprint.css.StyleFor`` holding copies of the ``kept`` styles for this page; and what
+    ``get_all_computed_styles`` does besides computing styles, for a page with no stylesheet of its
+    own: the user agent's counter styles, and the anchors."""
+    from weasyprint.css import StyleFor
+
+    for styles in html._ua_counter_style():
+        for name, value in styles.items():
+            counter_style[name] = value
+    copies = styles_copy(kept.styles, elements, font_config)
+    style_for = StyleFor.__new__(StyleFor)
+    style_for._cascaded_styles = {}
+    style_for._computed_styles = {(elements[position], pseudo): style for (position, pseudo), style in copies.items()}
+    style_for._sheets = kept.sheets
+    style_for.font_config = font_config
+    for (_position, pseudo_type), style in copies.items():
+        if pseudo_type is None and style["anchor"]:
+            target_collector.collect_anchor(style["anchor"])
+    return style_for
+
+
 @functools.cache
 def reusing_document_class():
     """A ``weasyprint.document.Document`` whose layout takes its computed styles from the page's
     ``style_reuse`` (a ``StyleReuse``) when the page has one: ``Document._build_layout_context``
     as in WeasyPrint, but for where the styles come from."""
-    from weasyprint.css import StyleFor, get_all_computed_styles
+    from weasyprint.css import get_all_computed_styles
     from weasyprint.css.targets import TargetCollector
     from weasyprint.document import Document
     from weasyprint.images import get_image_from_uri
@@ -187,22 +208,7 @@ def reusing_document_class():
                 )
                 html.styles_to_keep = (shape, style_for, before_layout, elements)
             else:
-                # What get_all_computed_styles does besides computing styles, for a page with no
-                # stylesheet of its own: the user agent's counter styles, and the anchors.
-                for styles in html._ua_counter_style():
-                    for name, value in styles.items():
-                        counter_style[name] = value
-                style_for = StyleFor.__new__(StyleFor)
-                style_for._cascaded_styles = {}
-                copies = styles_copy(kept.styles, elements, font_config)
-                style_for._computed_styles = {
-                    (elements[position], pseudo): style for (position, pseudo), style in copies.items()
-                }
-                style_for._sheets = kept.sheets
-                style_for.font_config = font_config
-                for (_element, pseudo_type), style in style_for._computed_styles.items():
-                    if pseudo_type is None and style["anchor"]:
-                        target_collector.collect_anchor(style["anchor"])
+                style_for = kept_style_for(kept, html, elements, font_config, counter_style, target_collector)
             get_image = functools.partial(get_image_from_uri, cache={}, url_fetcher=html.url_fetcher, options=options)
             return LayoutContext(style_for, get_image, font_config, counter_style, target_collector)
 

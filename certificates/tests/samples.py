@@ -1,7 +1,10 @@
 """A certificate's template context without the database (what ``services.certificate_context``
 builds from a certificate row), for rendering tests and ``bench/certificates.py``."""
 
+import io
 from types import SimpleNamespace
+
+from PIL import Image
 
 from certificates import rendering
 
@@ -31,3 +34,23 @@ def certificate_context_sample(wording="has shown the competencies of a citizen 
         "verification_url": SAMPLE_URL,
         "qr_uri": rendering.qr_data_uri(SAMPLE_URL),
     }
+
+
+def learner_certificate_context(learner_name, **certificate):
+    """The sample certificate for another learner, with a verification code, address and QR code
+    of its own, as each certificate of a cohort has."""
+    from certificates.services import verification_code_new
+
+    code = verification_code_new()
+    url = f"https://academy.example.org/verify/{code}/"
+    context = certificate_context_sample(learner_name=learner_name, verification_code=code, **certificate)
+    return {**context, "verification_url": url, "qr_uri": rendering.qr_data_uri(url)}
+
+
+def signature_uri_sample() -> str:
+    """A signature image (a transparent PNG stroke) as the worker prints it."""
+    image = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
+    image.paste((20, 20, 90, 255), (20, 40, 280, 60))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return rendering._signature_uri(("sample",), "signature.png", lambda: io.BytesIO(buffer.getvalue()))

@@ -11,20 +11,11 @@ import subprocess
 import threading
 
 import pytest
-from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from certificates import rendering, signing
-from certificates.tests.samples import certificate_context_sample
+from certificates.tests.samples import certificate_context_sample, signature_uri_sample
 from certificates.tests.test_rendering import _longest_context, pdf_tool
-
-
-def _signature_uri():
-    image = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
-    image.paste((20, 20, 90, 255), (20, 40, 280, 60))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return rendering._signature_uri(("test", "fast-paths"), "signature.png", lambda: io.BytesIO(buffer.getvalue()))
 
 
 def _contexts():
@@ -35,7 +26,7 @@ def _contexts():
         "longest text, smallest print": {**_longest_context(), "text_size": "smallest"},
         "signature, second version, no title": {
             **certificate_context_sample(version=2),
-            "signature_uri": _signature_uri(),
+            "signature_uri": signature_uri_sample(),
             "signatory_title": "",
         },
     }

@@ -4,18 +4,15 @@ the PDF is byte for byte the one rendered without reuse, whatever the order of p
 import functools
 import hashlib
 import inspect
-import io
 import re
 import threading
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from certificates import rendering, style_reuse
-from certificates.services import verification_code_new
-from certificates.tests.samples import certificate_context_sample
-from certificates.tests.test_rendering import _longest_context
+from certificates.tests.samples import learner_certificate_context, signature_uri_sample
+from certificates.tests.test_rendering import _longest_context, pdf_tool
 
 
 @pytest.fixture
@@ -32,36 +29,29 @@ def _without_reuse(renderer, monkeypatch, render):
         return render()
 
 
-def _learner(name, **fields):
-    code = verification_code_new()
-    url = f"https://academy.example.org/verify/{code}/"
-    context = certificate_context_sample(learner_name=name, verification_code=code, **fields)
-    return {**context, "verification_url": url, "qr_uri": rendering.qr_data_uri(url)}
-
-
-def _signature_uri():
-    image = Image.new("RGB", (300, 100), "white")
-    image.paste((20, 20, 90), (20, 40, 280, 60))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return rendering._signature_uri(("test", "style-reuse"), "signature.png", lambda: io.BytesIO(buffer.getvalue()))
-
-
 def _certificates():
     three = [{"domain": name} for name in ("Ethics", "Fieldwork", "Peer interviewing")]
     ten = [{"domain": f"Participatory research domain {i}"} for i in range(10)]
     return [
-        _learner("Zoë Ó'Brien-Łukasz"),
-        _learner("Amina Yusuf"),  # same shape: styles reused
-        _learner("Tomasz Wiśniewski", version=2),
-        {**_learner("Grace O'Connell"), "signature_uri": _signature_uri(), "signatory_title": ""},
-        _learner("Chidi Okonkwo", competencies=three),  # the domains are one paragraph: same shape
-        _learner("Nadia Rahman", competencies=[]),  # no domains: no heading or paragraph for them
-        _learner('Eve <img src="x"> </p><style>p{color:red}</style> url(x)', competencies=ten),
+        learner_certificate_context("Zoë Ó'Brien-Łukasz"),
+        learner_certificate_context("Amina Yusuf"),  # same shape: styles reused
+        learner_certificate_context("Tomasz Wiśniewski", version=2),
+        {
+            **learner_certificate_context("Grace O'Connell"),
+            "signature_uri": signature_uri_sample(),
+            "signatory_title": "",
+        },
+        learner_certificate_context("Chidi Okonkwo", competencies=three),  # the domains are one paragraph: same shape
+        learner_certificate_context("Nadia Rahman", competencies=[]),  # no domains: no heading or paragraph for them
+        learner_certificate_context('Eve <img src="x"> </p><style>p{color:red}</style> url(x)', competencies=ten),
         _longest_context(),  # laid out three times: normal, smaller, smallest print
-        _learner("Siobhán Ní Bhriain", competencies=three),
-        {**_learner("Mohammed Al-Khatib"), "signature_uri": _signature_uri(), "signatory_title": ""},
-        _learner("Eleanor Fitzgerald-Hughes"),
+        learner_certificate_context("Siobhán Ní Bhriain", competencies=three),
+        {
+            **learner_certificate_context("Mohammed Al-Khatib"),
+            "signature_uri": signature_uri_sample(),
+            "signatory_title": "",
+        },
+        learner_certificate_context("Eleanor Fitzgerald-Hughes"),
         _longest_context(),
     ]
 
@@ -114,8 +104,6 @@ def _page_pdf(page, reuse):
 
 
 def test_pages_with_markers_anchors_links_and_tables_are_the_same_with_reuse(tmp_path):
-    from certificates.tests.test_rendering import pdf_tool
-
     pages = [
         PAGE.format(title=title, item=item)
         for title, item in [("One", "first"), ("Two", "second item"), ("Three", "x")]
