@@ -6,8 +6,3 @@ class AcademyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "academy"
     verbose_name = _("Academy")
-
-    def ready(self):
-        from . import page_cache
-
-        page_cache.connect_signals()

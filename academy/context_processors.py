@@ -10,8 +10,6 @@ def user_is_partner(request) -> bool:
         user = request.user
         if not user.is_authenticated:
             request._academy_is_partner = False
-        elif getattr(user, "partner_organisation_ids", None) is not None:  # read with the account
-            request._academy_is_partner = bool(user.partner_organisation_ids)
         else:
             request._academy_is_partner = user.partner_memberships.exists()
     return request._academy_is_partner

@@ -107,19 +107,14 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-# Whole pages of the busiest views (dashboard, cohort page, verification) are kept this many
-# seconds at most, and thrown away as soon as what they show changes (academy/page_cache.py).
-# Only with a shared cache: with a per-process one a change made by the worker could not reach
-# the web processes, so 0 (off) is the default then.
-PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600 if CACHE_URL else 0)
 # Sessions are read from the shared cache and written through to the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if CACHE_URL else "django.contrib.sessions.backends.db"
 
 # --- Accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "academy.User"
-AUTHENTICATION_BACKENDS = [  # Django's and allauth's, each loading the signed-in person faster
-    "academy.auth_backends.AcademyModelBackend",
-    "academy.auth_backends.AcademyAuthenticationBackend",
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -166,7 +161,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
-LANGUAGES = [("en-gb", _("English")), ("cy", _("Welsh"))]
+# Only languages with a translation catalogue are offered (none yet beside English).
+LANGUAGES = [("en-gb", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
@@ -246,6 +242,8 @@ CERTIFICATE_SWEEP_AFTER_MINUTES = env.int("CERTIFICATE_SWEEP_AFTER_MINUTES", def
 CERTIFICATE_MAX_ATTEMPTS = env.int("CERTIFICATE_MAX_ATTEMPTS", default=5)
 # Public verification, per IP address (certificates.views.rate_limited, counted in the cache).
 CERTIFICATE_RATE_LIMITS = {"verify": "60/m", "file_check": "10/m"}
+# Seconds a browser or HTTP cache may keep a verification page (a revocation shows within it).
+VERIFICATION_MAX_AGE = env.int("VERIFICATION_MAX_AGE", default=60)
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

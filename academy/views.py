@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from programmes import selectors as programme_selectors
 
-from . import page_cache, services
+from . import services
 from .context_processors import user_is_partner
 from .forms import InvitationRequestForm, ProfileForm, WelcomeSetPasswordForm
 from .tokens import invitation_token_generator
@@ -44,13 +44,10 @@ def home(request):
     enrolments only); staff, facilitators and partners also see links to their tools."""
     if not request.user.is_authenticated:
         return render(request, "academy/home.html")
-    # Their own page only (the key is theirs), kept until their progress changes.
-    return page_cache.cached_page(
-        request, name="dashboard", key=(), scopes=(), render=lambda extra: _dashboard(request, extra)
-    )
+    return _dashboard(request)
 
 
-def _dashboard(request, extra_context: dict):
+def _dashboard(request):
     progress = programme_selectors.learner_dashboard(learner=request.user)
     certificates = _certificates_by_enrolment([p.enrolment.pk for p in progress])
     for item in progress:
@@ -59,7 +56,6 @@ def _dashboard(request, extra_context: dict):
         "progress": progress,
         "facilitated": list(programme_selectors.cohorts_facilitated(user=request.user)[:50]),
         "is_partner": user_is_partner(request),
-        **extra_context,
     }
     return render(request, "academy/dashboard.html", context)
 

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
-
-from academy import page_cache
+from django.views.decorators.http import condition, require_GET, require_http_methods
 
 from .forms import FileCheckForm, VerificationCodeForm
 from .models import Certificate
@@ -68,39 +68,60 @@ def verify_start(request):
     return render(request, "certificates/verify_start.html", {"form": form, "file_form": FileCheckForm()})
 
 
+def _verification(request, code: str) -> Certificate | None:
+    """The certificate a verification request is about, read once per request (the ETag, the
+    Last-Modified date and the page all use it)."""
+    if not hasattr(request, "_verification"):
+        canonical = verification_code_normalise(code)
+        request._verification = certificate_for_verification(code=canonical) if canonical == code else None
+    return request._verification
+
+
+def _verification_etag(request, code: str) -> str | None:
+    certificate = _verification(request, code)
+    if certificate is None:
+        return None
+    state = (
+        f"{certificate.pk}:{certificate.status}:{certificate.version}:{certificate.issued_at}:{certificate.revoked_at}"
+    )
+    return hashlib.sha256(f"{state}:{get_language()}:{request.user.is_authenticated}".encode()).hexdigest()[:32]
+
+
+def _verification_last_modified(request, code: str):
+    certificate = _verification(request, code)
+    if certificate is None:
+        return None
+    return max(filter(None, [certificate.issued_at, certificate.revoked_at, certificate.requested_at]), default=None)
+
+
 @require_GET
 @rate_limited("verify")
+@condition(etag_func=_verification_etag, last_modified_func=_verification_last_modified)
 def verify(request, code: str):
     """Anyone: whether the certificate with this code is valid, revoked, or unknown (404).
-    Pending and failed certificates are unknown to the public."""
+    Pending and failed certificates are unknown to the public.
+
+    Browsers and HTTP caches may keep the answer for ``VERIFICATION_MAX_AGE`` seconds (public
+    for visitors who are not signed in, private for those who are: their page carries their own
+    navigation) and then ask again with its ETag; a revocation shows within that time."""
     canonical = verification_code_normalise(code)
     if canonical and canonical != code:
         return redirect("certificates:verify", code=canonical)
-    if not canonical:
+    certificate = _verification(request, code) if canonical else None
+    if certificate is None:
         return render(request, "certificates/verify_unknown.html", {"code": code[:40]}, status=404)
-    return page_cache.cached_page(
-        request,
-        name="verify",
-        key=(canonical,),
-        scopes=[page_cache.certificate(canonical)],
-        render=lambda extra: _verify(request, canonical, extra),
-    )
-
-
-def _verify(request, code: str, extra_context: dict):
-    certificate = certificate_for_verification(code=code)
-    if certificate is None:  # an answer that is not 200 is never cached
-        return render(request, "certificates/verify_unknown.html", {"code": code, **extra_context}, status=404)
-    return render(
+    response = render(
         request,
         "certificates/verify.html",
         {
             "certificate": certificate,
             "revoked": certificate.status == Certificate.Status.REVOKED,
             "reissue_pending": certificate.status in (Certificate.Status.PENDING, Certificate.Status.FAILED),
-            **extra_context,
         },
     )
+    visibility = {"private": True} if request.user.is_authenticated else {"public": True}
+    patch_cache_control(response, max_age=settings.VERIFICATION_MAX_AGE, **visibility)
+    return response
 
 
 @never_cache

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection
 from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,26 +42,6 @@ def organisations_for(*, user, write: bool = False) -> QuerySet[PartnerOrganisat
     if write:
         memberships = memberships.filter(role=PartnerMembership.Role.COORDINATOR)
     return PartnerOrganisation.objects.filter(pk__in=memberships.values("organisation_id"))
-
-
-def may_see_organisation(*, user, organisation_id: int) -> bool:
-    """Whether ``user`` may see the organisation's portal pages (staff, or any member): the rule
-    of ``organisations_for``, asked before a cached page of the organisation is served. No query
-    for staff, nor for an account loaded by the authentication backends (they read its
-    organisations with it, this request); one small query otherwise."""
-    if not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    loaded = getattr(user, "partner_organisation_ids", None)  # read with the account, this request
-    if loaded is not None:
-        return organisation_id in loaded
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM partners_partnermembership WHERE user_id = %s AND organisation_id = %s LIMIT 1",
-            [user.pk, organisation_id],
-        )
-        return cursor.fetchone() is not None
 
 
 def cohorts_for(*, user, write: bool = False) -> QuerySet[Cohort]:

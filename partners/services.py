@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from academy import page_cache
 from academy.models import User
 from programmes.models import Cohort, Enrolment, Programme
 
@@ -175,8 +174,6 @@ def learners_enrol(*, cohort: Cohort, learners: list[tuple[str, str]], enrolled_
             % {"programme": cohort.programme},
             code="conflict",
         ) from exc
-    # bulk_create sends no signals: the cohort's page and the learners' dashboards change here.
-    page_cache.pages_changed(page_cache.cohort(cohort.pk), *(page_cache.learner(users[e].pk) for e in emails))
     learner_invitations_queue(learners=[users[email].pk for email in emails], invited_by=enrolled_by)
     return enrolments
 

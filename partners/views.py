@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from academy import page_cache
 from programmes.models import Enrolment
 from programmes.services import enrolment_withdraw
 
@@ -128,21 +127,8 @@ def _add_errors(form, exc: ValidationError):
 @require_GET
 def cohort_detail(request, cohort_id):
     """Members of the cohort's organisation (any role), and staff: the cohort's learners."""
-    return page_cache.cached_page(
-        request,
-        name="cohort",
-        key=(cohort_id,),
-        scopes=[page_cache.cohort(cohort_id)],
-        allowed=lambda organisation_id: selectors.may_see_organisation(
-            user=request.user, organisation_id=organisation_id
-        ),
-        render=lambda extra: _cohort_detail(request, _cohort(request, cohort_id), extra),
-    )
-
-
-def _cohort_detail(request, cohort, extra_context: dict):
-    cohort = selectors.cohort_with_counts(cohort=cohort)
-    response = render(
+    cohort = selectors.cohort_with_counts(cohort=_cohort(request, cohort_id))
+    return render(
         request,
         "partners/cohort_detail.html",
         _cohort_context(
@@ -150,11 +136,8 @@ def _cohort_detail(request, cohort, extra_context: dict):
             cohort,
             enrolments=selectors.cohort_enrolments(cohort=cohort),
             places_left=max(cohort.capacity - cohort.n_enrolled, 0),
-            **extra_context,
         ),
     )
-    response.page_cache_guard = cohort.partner_id  # asked again before a cached copy is served
-    return response
 
 
 # --- Enrolling ----------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Reads of the competency framework and learners' progress."""
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 
@@ -195,12 +194,6 @@ class CohortGrid:
     domains: list[tuple[CompetencyDomain, list[Competency]]]
     competencies: list[Competency]
     rows: list[GridRow]
-
-    @cached_property
-    def escaped_statements(self) -> dict[int, str]:
-        from django.utils.html import escape
-
-        return {c.pk: escape(c.statement) for c in self.competencies}
 
 
 def cohort_progress_grid(*, cohort) -> CohortGrid:

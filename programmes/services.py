@@ -13,8 +13,6 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from academy import page_cache
-
 from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
 from .selectors import enrolment_is_complete, required_competencies
 from .signals import enrolment_completed
@@ -74,11 +72,10 @@ def achievements_record(
     *, enrolment: Enrolment, competencies: list[Competency], recorded_by, evidence: str = ""
 ) -> list[Achievement]:
     """Record several competencies for one learner at once (one lock, one completion check)."""
-    with page_cache.changes_batched():
-        return [
-            achievement_record(enrolment=enrolment, competency=c, recorded_by=recorded_by, evidence=evidence)
-            for c in competencies
-        ]
+    return [
+        achievement_record(enrolment=enrolment, competency=c, recorded_by=recorded_by, evidence=evidence)
+        for c in competencies
+    ]
 
 
 @transaction.atomic
@@ -280,13 +277,7 @@ def cohort_progress_save(
     ``achievement_remove``. Everything is checked first, so bad input changes nothing. Returns
     what changed: ``recorded``, ``removed`` (counts) and ``completed`` (enrolments that have just
     completed) / ``reopened``."""
-    with page_cache.changes_batched():  # one mark for the whole grid, not one per tick
-        return _cohort_progress_save(
-            cohort=cohort, ticks=set(ticks), unticks=set(unticks), recorded_by=recorded_by, evidence=evidence
-        )
-
-
-def _cohort_progress_save(*, cohort, ticks, unticks, recorded_by, evidence) -> dict[str, list]:
+    ticks, unticks = set(ticks), set(unticks)
     if ticks & unticks:
         raise ValidationError(_("The same box was both ticked and unticked. Reload the page and try again."))
     enrolment_ids = {e for e, _c in ticks | unticks}

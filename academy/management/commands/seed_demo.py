@@ -23,7 +23,6 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from academy import page_cache
 from partners.models import PartnerMembership, PartnerOrganisation
 from programmes import services
 from programmes.models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
@@ -367,9 +366,7 @@ class Command(BaseCommand):
         with (
             self._phase("total, including the commit and what runs after it"),
             transaction.atomic(),
-            page_cache.changes_batched(),
         ):
-            page_cache.pages_changed(page_cache.EVERYTHING)  # bulk writes below send no signals
             with self._phase("accounts, partners, framework, programmes, cohorts"):
                 self.users = self._role_users()
                 self.partners = self._partners()
