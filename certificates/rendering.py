@@ -1,10 +1,15 @@
 """Rendering a certificate to PDF with WeasyPrint, from ``templates/certificates/pdf/certificate.html``.
 
-What is slow in WeasyPrint is loading and subsetting fonts. So the font configuration and the
-print stylesheet (with its ``@font-face`` rules pointing at the pre-subset Noto Sans files in
-``static/fonts``) are built once per process and reused for every certificate. A certificate's
-page is then parsed as XML (``_document``) and laid out with the computed styles of the last page
-of the same shape (``certificates.style_reuse``).
+Only WeasyPrint's public API: ``HTML(string=..., base_url=..., url_fetcher=...)``, ``CSS``,
+``FontConfiguration``, ``Document.write_pdf`` and ``Page.anchors``. What is slow in WeasyPrint is
+loading fonts and stylesheets, so the font configuration and the print stylesheet (its
+``@font-face`` rules point at the pre-subset Noto Sans files in ``static/fonts``) are built once per
+process and reused for every certificate.
+
+Bundled fonts only: the font configuration is made while ``FONTCONFIG_FILE`` (Fontconfig's own
+variable) names ``static/fonts/fonts.conf``, which lists that folder and nothing else, so the
+renderer knows no system font at all; a character missing from the bundled fonts could only come out
+as an empty box, and ``unprintable_characters`` fails such a certificate before it is drawn.
 
 Nothing outside ``static/fonts`` and ``static/certificates`` (and ``data:`` images the code itself
 makes: the QR code and the signature) is ever fetched: ``SafeURLFetcher`` refuses the rest, so a
@@ -16,9 +21,11 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import functools
 import io
 import logging
+import os
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -30,8 +37,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import translation
-
-from .style_reuse import StyleReuse, reusing_document_class
+from weasyprint.urls import URLFetcher
 
 logger = logging.getLogger(__name__)
 
@@ -51,21 +57,20 @@ def allowed_roots() -> tuple[Path, ...]:
     return ((root / "fonts").resolve(), (root / "certificates").resolve())
 
 
-class SafeURLFetcher:
-    """A WeasyPrint URL fetcher that serves only bundled files and the images we embed.
+class SafeURLFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher (``weasyprint.urls.URLFetcher`` with its documented ``fetch``
+    overridden) that serves only bundled files and the images we embed.
 
     Everything refused is recorded in ``refused`` (the last few) and raises, which WeasyPrint
     turns into a logged warning: the resource is simply absent from the PDF.
     """
 
     def __init__(self, roots: tuple[Path, ...]):
-        from weasyprint.urls import URLFetcher
-
+        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
         self.roots = roots
-        self._inner = URLFetcher(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=1)
         self.refused: list[str] = []
 
-    def _allowed(self, url: str) -> bool:
+    def allows(self, url: str) -> bool:
         if url.startswith(_DATA_TYPES):
             return True
         if not url.startswith("file:"):
@@ -77,44 +82,46 @@ class SafeURLFetcher:
             return False
         return resolved.is_file() and any(resolved.is_relative_to(root) for root in self.roots)
 
-    def __call__(self, url: str):
-        if not self._allowed(url):
+    def fetch(self, url: str, headers=None):
+        if not self.allows(url):
             self.refused = [*self.refused[-19:], url[:200]]
             raise ValueError(f"Certificates may not load {url[:80]!r}")
-        return self._inner.fetch(url)
+        return super().fetch(url, headers)
 
-    def fetch(self, url: str, headers=None):
-        return self(url)
+
+def fontconfig_file() -> Path:
+    """Fontconfig's configuration for certificates: ``static/fonts`` and no other folder."""
+    return static_root() / "fonts" / "fonts.conf"
+
+
+_environment_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def fontconfig_file_used(path: Path):
+    """``FONTCONFIG_FILE`` set to ``path`` for a while (Fontconfig reads it whenever a
+    configuration is loaded), and put back as it was afterwards, so nothing else in the process
+    (say, a benchmark's naive path) loses the system's fonts."""
+    with _environment_lock:
+        saved = os.environ.get("FONTCONFIG_FILE")
+        os.environ["FONTCONFIG_FILE"] = str(path)
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("FONTCONFIG_FILE", None)
+            else:
+                os.environ["FONTCONFIG_FILE"] = saved
 
 
 def bundled_font_configuration():
-    """A WeasyPrint font configuration that knows no system font at all: only the fonts the
-    stylesheet's ``@font-face`` rules add. (A character missing from them prints as a blank
-    box rather than silently pulling in a font from the machine.)"""
-    from weasyprint.text.ffi import ffi, fontconfig, gobject, pangoft2
+    """A WeasyPrint ``FontConfiguration`` that knows the bundled fonts only: loaded from
+    ``static/fonts/fonts.conf`` (see ``fontconfig_file``), not the system's configuration; the
+    stylesheet's ``@font-face`` rules add the families it names."""
     from weasyprint.text.fonts import FontConfiguration
 
-    global _fc_create
-    if _fc_create is None:
-        ffi.cdef("FcConfig * FcConfigCreate (void);")
-        _fc_create = fontconfig.FcConfigCreate
-
-    class BundledFontConfiguration(FontConfiguration):
-        def __init__(self):
-            # As FontConfiguration.__init__, but from an empty Fontconfig configuration
-            # instead of FcInitLoadConfigAndFonts() (which loads every system font).
-            self._config = ffi.gc(_fc_create(), fontconfig.FcConfigDestroy)
-            self.font_map = ffi.gc(pangoft2.pango_ft2_font_map_new(), gobject.g_object_unref)
-            pangoft2.pango_fc_font_map_set_config(ffi.cast("PangoFcFontMap *", self.font_map), self._config)
-            fontconfig.FcConfigDestroy(self._config)
-            self._folder = None
-            self.strut_layouts = {}
-            self.font_features = {}
-
-    return BundledFontConfiguration()
-
-
-_fc_create = None
+    with fontconfig_file_used(fontconfig_file()):
+        return FontConfiguration()
 
 
 @dataclass
@@ -125,7 +132,6 @@ class Renderer:
     stylesheet: object
     fetcher: SafeURLFetcher
     base_url: str
-    style_reuse: StyleReuse
 
 
 _renderer: Renderer | None = None
@@ -149,13 +155,12 @@ def renderer_get() -> Renderer:
                 stylesheet=stylesheet,
                 fetcher=fetcher,
                 base_url=(static_root() / "certificates").resolve().as_uri() + "/",
-                style_reuse=StyleReuse(),
             )
         return _renderer
 
 
 @atexit.register
-def _renderer_discard() -> None:
+def renderer_discard() -> None:
     """Free the fonts' temporary folder while the interpreter can still do it."""
     global _renderer
     _renderer = None
@@ -222,7 +227,7 @@ def signature_data_uri(image_field) -> str:
     if not image_field or not image_field.name:
         return ""
     name = image_field.name
-    return _signature_uri(("storage", name), name, lambda: default_storage.open(name, "rb"))
+    return signature_uri_cached(("storage", name), name, lambda: default_storage.open(name, "rb"))
 
 
 def default_signature_data_uri() -> str:
@@ -236,10 +241,10 @@ def default_signature_data_uri() -> str:
     except OSError:
         logger.warning("The default signature image %s could not be read; left out.", path)
         return ""
-    return _signature_uri(("file", path, mtime), path, lambda: open(path, "rb"))  # noqa: SIM115
+    return signature_uri_cached(("file", path, mtime), path, lambda: open(path, "rb"))  # noqa: SIM115
 
 
-def _signature_uri(key: tuple, name: str, opener) -> str:
+def signature_uri_cached(key: tuple, name: str, opener) -> str:
     """The image behind ``opener`` ready to print, kept per process: flattened onto white, at most
     ``SIGNATURE_MAX_SIZE``, as an RGB PNG. (WeasyPrint splits a transparent PNG into an image and a
     mask and re-encodes both for every certificate: 4 to 5 ms each time. An opaque one costs about 1.)
@@ -280,90 +285,27 @@ def certificate_html(context: dict) -> str:
         return render_to_string(TEMPLATE, context)
 
 
-# How WeasyPrint writes a certificate: tagged, its streams (text, fonts, images) compressed, but its
-# objects written one by one with a classic cross-reference table (PDF 1.4 syntax) rather than packed
-# into a compressed object stream (1.5). pyHanko, signing, reads the objects it changes far faster
-# that way: about 1.5 ms less a certificate, for 5 to 6 KB more file. The signed file declares PDF
-# 2.0 all the same (pyHanko records the version its PAdES signature needs in the catalogue).
+# How WeasyPrint writes a certificate: tagged, its streams (text, fonts, images) compressed, with PDF
+# 1.4 syntax: objects written one by one with a classic cross-reference table rather than packed into
+# compressed object streams (1.5). pyHanko, signing, reads the objects it changes faster that way,
+# for a few KB more file. The signed file declares PDF 2.0 all the same (pyHanko records the version
+# its PAdES signature needs in the catalogue).
 PDF_OPTIONS = {"pdf_tags": True, "uncompressed_pdf": False, "pdf_version": "1.4"}
+
+
+def document_render(html: str):
+    """Certificate HTML laid out by WeasyPrint (a ``weasyprint.document.Document``), with the
+    process's fonts, stylesheet and URL fetcher."""
+    from weasyprint import HTML
+
+    renderer = renderer_get()
+    page = HTML(string=html, base_url=renderer.base_url, url_fetcher=renderer.fetcher)
+    return page.render(stylesheets=[renderer.stylesheet], font_config=renderer.font_config, pdf_tags=True)
 
 
 def pdf_render(html: str) -> bytes:
     """Render certificate HTML to a tagged PDF with the bundled fonts."""
-    return _document(html).write_pdf(**PDF_OPTIONS)
-
-
-def _document(html: str, *, well_formed: bool = False, reuse_styles: bool = True):
-    """Certificate HTML laid out by WeasyPrint (a ``weasyprint.document.Document``).
-
-    ``well_formed``: the HTML is also well-formed XML, as the certificate template is written. It
-    is then parsed by Python's XML parser (expat, in C) instead of WeasyPrint's HTML5 parser
-    (tinyhtml5, pure Python: about 2.5 ms of each certificate), which gives the same tree for such
-    a document (``test_fast_paths`` compares the PDFs byte for byte), and laid out with the
-    computed styles of the last page of the same shape if ``reuse_styles`` (``style_reuse``).
-    Anything the XML parser refuses, or a tree that is not an ``html`` element holding a ``head``
-    and a ``body``, goes to the HTML5 parser as before."""
-    from weasyprint import HTML
-
-    renderer = renderer_get()
-    root = _xml_tree(html) if well_formed else None
-    if root is not None:
-        document = _tree_html_class()(
-            root,
-            base_url=renderer.base_url,
-            url_fetcher=renderer.fetcher,
-            style_reuse=renderer.style_reuse if reuse_styles else None,
-        )
-    else:
-        document = HTML(string=html, base_url=renderer.base_url, url_fetcher=renderer.fetcher)
-    return document.render(stylesheets=[renderer.stylesheet], font_config=renderer.font_config, pdf_tags=True)
-
-
-def _xml_tree(html: str):
-    """``html`` parsed as XML, or None if it is not well-formed or not shaped like an HTML page.
-
-    Safe for a learner's name: the template escapes every value (``&``, ``<``, ``>`` and quotes),
-    so no value can add markup; defusedxml refuses entity declarations and external references
-    besides. Characters XML forbids (control characters) make the parse fail, and the HTML5 parser
-    takes the page instead."""
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import ParseError, fromstring
-
-    try:
-        root = fromstring(html)
-    except (ParseError, DefusedXmlException) as exc:
-        logger.info("Certificate HTML is not well-formed XML (%s); using the HTML5 parser.", exc)
-        return None
-    if root.tag != "html" or [child.tag for child in root] != ["head", "body"]:
-        logger.info("Certificate HTML is not an html element with a head and a body; using the HTML5 parser.")
-        return None
-    return root
-
-
-@functools.cache
-def _tree_html_class():
-    """``weasyprint.HTML`` for a document already parsed into an ElementTree: what
-    ``HTML.__init__`` sets once it has parsed a string (``test_fast_paths`` checks that it sets
-    the same attributes, in case a WeasyPrint upgrade adds one), and laid out by
-    ``style_reuse.reusing_document_class`` with ``style_reuse`` (a ``StyleReuse``, or None)."""
-    import cssselect2
-    from weasyprint import DEFAULT_OPTIONS, HTML
-
-    class TreeHTML(HTML):
-        def __init__(self, root, *, base_url: str, url_fetcher, media_type: str = "print", style_reuse=None):
-            self.base_url = base_url
-            self.url_fetcher = url_fetcher
-            self.media_type = media_type
-            self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
-            self.etree_element = self.wrapper_element.etree_element
-            self.style_reuse = style_reuse
-            self.styles_to_keep = None
-
-        def render(self, font_config=None, counter_style=None, color_profiles=None, **options):
-            options = {**DEFAULT_OPTIONS, **options}
-            return reusing_document_class()._render(self, font_config, counter_style, color_profiles, options)
-
-    return TreeHTML
+    return document_render(html).write_pdf(**PDF_OPTIONS)
 
 
 # Sizes of the certificate's text, largest first: the ``<body>`` class of the template.
@@ -381,27 +323,29 @@ def certificate_pdf_render(context: dict) -> bytes:
     long domain names, fit at the smallest size. Text that fits at no size raises
     ``CertificateTooLongError`` rather than print over the signatory and verification details."""
     for size in TEXT_SIZES:
-        document = _document(certificate_html({**context, "text_size": size}), well_formed=True)
+        document = document_render(certificate_html({**context, "text_size": size}))
         if not text_runs_into_footer(document):
             return document.write_pdf(**PDF_OPTIONS)
         logger.info("Certificate text too long at size %r; laying it out smaller.", size or "normal")
     raise CertificateTooLongError("The certificate's text does not fit on one page, even in the smallest print.")
 
 
+# Anchors (``id`` attributes) of the template: the top of the footer, and an empty block right
+# after the last block of text, whose top is where the text ends.
+FOOTER_ANCHOR = "footer"
+TEXT_END_ANCHOR = "text-end"
+
+
 def text_runs_into_footer(document) -> bool:
     """Whether the certificate's text spills onto a second page, reaches down to its footer (the
     signatory and verification block pinned to the foot of the frame) or pushes it off the page.
 
-    Reads WeasyPrint's layout of the page (``Page._page_box``, not public API:
-    ``test_rendering`` fails if a WeasyPrint upgrade changes it)."""
+    Read from WeasyPrint's public ``Page.anchors`` (where each element with an ``id`` is on the
+    page; the vertical position is the second item): the template's ``text-end`` marker and
+    ``footer``."""
     if len(document.pages) != 1:
         return True
-    body = next((box for box in document.pages[0]._page_box.descendants() if box.element_tag == "body"), None)
-    footer_top, text_bottom = None, 0.0
-    for box in getattr(body, "children", ()):
-        if box.element_tag == "div" and "footer" in box.element.get("class", "").split():
-            footer_top = box.position_y
-        else:
-            text_bottom = max(text_bottom, box.position_y + box.margin_height())
-    # No footer on the page: the text pushed it off (WeasyPrint drops what overflows the frame).
-    return footer_top is None or text_bottom > footer_top
+    anchors = document.pages[0].anchors
+    if FOOTER_ANCHOR not in anchors or TEXT_END_ANCHOR not in anchors:
+        return True  # the text pushed the footer (or itself) off the page
+    return anchors[TEXT_END_ANCHOR][1] > anchors[FOOTER_ANCHOR][1]

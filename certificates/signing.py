@@ -1,5 +1,10 @@
 """Signing certificates' PDFs with pyHanko (PAdES B-B), and checking a signed file's signature.
 
+Only pyHanko's public API: ``signers.SimpleSigner`` (loaded once per process), ``PdfSigner.sign_pdf``
+(synchronous; pyHanko runs its own event loop) with ``bytes_reserved``, and the validator. The
+signed attributes are pyHanko's own choice, so whatever it adds (a timestamp, other CAdES
+attributes) is kept.
+
 The key material comes from settings: ``CERTIFICATE_SIGNING_KEY`` + ``CERTIFICATE_SIGNING_CERT``
 (PEM or DER paths, optional ``CERTIFICATE_SIGNING_KEY_PASSPHRASE``) plus the chain in
 ``CERTIFICATE_SIGNING_CHAIN``; or ``CERTIFICATE_SIGNING_PKCS12`` with
@@ -12,8 +17,6 @@ the certificate is then marked failed with that reason instead of being retried 
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import contextlib
 import datetime
 import io
@@ -139,9 +142,6 @@ def _load_signer():
                 % {"key": key_path, "cert": cert_path}
             )
 
-    from .academy_signer import AcademySigner
-
-    signer = AcademySigner.from_simple_signer(signer)
     # The key must belong to the certificate, and the certificate must be in date.
     private_key = serialization.load_der_private_key(signer.signing_key.dump(), password=None)
     public_der = private_key.public_key().public_bytes(
@@ -187,32 +187,13 @@ def pdf_sign(pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
     )
     # Signed in place: the signature is appended to this copy of the PDF rather than to a new one.
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    signing = signers.PdfSigner(metadata, signer=signer).async_sign_pdf(
-        writer, bytes_reserved=_bytes_reserved(signer), in_place=True
+    signed = signers.PdfSigner(metadata, signer=signer).sign_pdf(
+        writer, bytes_reserved=signature_bytes_reserved(signer), in_place=True
     )
-    return _coroutine_run(signing).getvalue()
+    return signed.getvalue()
 
 
-_main_thread_runner: tuple[int, asyncio.Runner] | None = None
-
-
-def _coroutine_run(coroutine):
-    """Run one of pyHanko's coroutines (its synchronous ``sign_pdf`` wraps ``asyncio.run``).
-
-    On the main thread (where a worker's pool process runs its tasks) the event loop is kept for
-    the process: ``asyncio.run`` makes and closes one for every certificate, about 1 ms each time.
-    A process forked from one that had the loop makes its own. Other threads get a loop each call."""
-    global _main_thread_runner
-    if threading.current_thread() is not threading.main_thread():
-        return asyncio.run(coroutine)
-    if _main_thread_runner is None or _main_thread_runner[0] != os.getpid():
-        runner = asyncio.Runner()
-        atexit.register(runner.close)
-        _main_thread_runner = (os.getpid(), runner)
-    return _main_thread_runner[1].run(coroutine)
-
-
-def _bytes_reserved(signer) -> int:
+def signature_bytes_reserved(signer) -> int:
     """Room for the CMS signature: its certificates plus a generous margin for the signed
     attributes and the signature value. Saves pyHanko a dry-run signature per PDF to estimate it."""
     certificates = [signer.signing_cert, *signer.cert_registry]

@@ -11,9 +11,7 @@ ones again a few times (``CERTIFICATE_MAX_ATTEMPTS``), so there is no crash loop
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
-import time
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -66,13 +64,6 @@ def _preload_renderer_libraries(**kwargs) -> None:
     gc.freeze()
 
 
-def _test_delay() -> None:
-    """Tests only: make the task slow so a worker can be killed mid-task."""
-    delay = os.environ.get("ACADEMY_TEST_CERTIFICATE_DELAY")
-    if delay and os.environ.get("ACADEMY_TESTING"):
-        time.sleep(float(delay))
-
-
 @shared_task(
     bind=True,
     base=CertificateTask,
@@ -90,7 +81,6 @@ def certificate_issue_task(self, certificate_id: int) -> str:
     """Render, sign, store and email one certificate (idempotent: safe to run again)."""
     from .services import CertificateIssueError, certificate_fail, certificate_issue
 
-    _test_delay()
     try:
         certificate = certificate_issue(certificate_id=certificate_id)
     except CertificateIssueError as exc:

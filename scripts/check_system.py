@@ -6,6 +6,8 @@ import sys
 NEEDED = {
     "pango-1.0": "libpango-1.0-0",
     "pangoft2-1.0": "libpangoft2-1.0-0",
+    # Certificates load their fonts through it (static/fonts/fonts.conf), never the system's.
+    "fontconfig": "libfontconfig1",
     "harfbuzz": "libharfbuzz0b",
     # WeasyPrint subsets fonts with it; without it, with fontTools, several times slower.
     "harfbuzz-subset": "libharfbuzz-subset0",

@@ -4,10 +4,10 @@ enrolments, issued certificates, and a real Celery worker for tests marked ``wor
 import pytest
 from django.test import Client
 
-from academy.testing import celery_worker_process, require_worker_services, signing_keys_use, worker_env_for_tests
 from certificates.keys import development_keys_create
 from certificates.models import Certificate
 from programmes.services import achievements_record
+from tests.support.workers import celery_worker_process, require_worker_services, signing_keys_use, worker_env_for_tests
 
 PKCS12_PASSPHRASE = "correct horse"
 
@@ -63,19 +63,23 @@ def client_for():
 
 @pytest.fixture
 def celery_worker():
-    """Start real Celery workers for this test: ``celery_worker(**env)`` is a context manager.
+    """Start real Celery workers for this test: ``celery_worker(concurrency=1, slow_seconds=None,
+    **env)`` is a context manager; ``slow_seconds`` makes each certificate issue task wait that
+    long first (the test-only app ``tests.support.slow_worker``).
 
     Skips without Redis/PostgreSQL locally, fails in CI. The broker's Redis database is emptied
     first (FLUSHDB of that one database only)."""
     from django.conf import settings
 
-    from academy.testing import redis_flushdb
+    from tests.support.workers import redis_flushdb
 
     require_worker_services()
     redis_flushdb(settings.CELERY_BROKER_URL)
 
-    def start(concurrency=1, **env):
-        return celery_worker_process(env=worker_env_for_tests(**env), concurrency=concurrency)
+    def start(concurrency=1, slow_seconds=None, **env):
+        return celery_worker_process(
+            env=worker_env_for_tests(**env), concurrency=concurrency, slow_seconds=slow_seconds
+        )
 
     yield start
     redis_flushdb(settings.CELERY_BROKER_URL)

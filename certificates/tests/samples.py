@@ -53,4 +53,4 @@ def signature_uri_sample() -> str:
     image.paste((20, 20, 90, 255), (20, 40, 280, 60))
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
-    return rendering._signature_uri(("sample",), "signature.png", lambda: io.BytesIO(buffer.getvalue()))
+    return rendering.signature_uri_cached(("sample",), "signature.png", lambda: io.BytesIO(buffer.getvalue()))

@@ -118,13 +118,13 @@ def test_a_hostile_name_is_printed_as_text_and_fetches_nothing(
     learner.full_name = name
     learner.save(update_fields=["full_name"])
     fetched = []
-    original = rendering.SafeURLFetcher.__call__
+    original = rendering.SafeURLFetcher.fetch
 
-    def spy(self, url):
+    def spy(self, url, headers=None):
         fetched.append(url)
-        return original(self, url)
+        return original(self, url, headers)
 
-    monkeypatch.setattr(rendering.SafeURLFetcher, "__call__", spy)
+    monkeypatch.setattr(rendering.SafeURLFetcher, "fetch", spy)
     certificate = complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
     assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
     # Long names wrap: compare without whitespace.
@@ -162,11 +162,36 @@ def test_the_fetcher_serves_the_bundled_font():
         fetcher(traversal)
 
 
-def test_no_system_font_is_available_to_the_renderer():
-    """A character outside the bundled fonts is not taken from a system font."""
-    html = '<html lang="en-GB"><head><title>t</title></head><body><p>Zoë ✓ 漢</p></body></html>'
-    pdf = rendering.pdf_render(html)
-    assert b"DejaVu" not in pdf and b"Noto-Sans-CJK" not in pdf and b"NotoSansCJK" not in pdf
+def test_no_system_font_is_available_to_the_renderer(tmp_path):
+    """A character outside the bundled fonts is not taken from a system font, and a page that asks
+    for a system font by name (DejaVu Sans, installed here) does not get it either: the renderer's
+    Fontconfig knows only static/fonts (static/fonts/fonts.conf)."""
+    assert rendering.fontconfig_file().is_file()
+    html = (
+        '<html lang="en-GB"><head><title>t</title></head><body><p>Zoë ✓ 漢</p>'
+        "<p style=\"font-family: 'DejaVu Sans', sans-serif\">Asked for DejaVu Sans</p>"
+        '<p style="font-family: serif">and for serif</p></body></html>'
+    )
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(rendering.pdf_render(html))
+    embedded = pdf_tool("pdffonts", path).splitlines()[2:]
+    assert embedded
+    for line in embedded:
+        name = line.split()[0].split("+", 1)[-1]
+        # The bundled files under their own names ("Noto Sans") or the stylesheet's families.
+        assert name.startswith("Noto-Sans"), line
+    assert "DejaVu" not in "\n".join(embedded) and "CJK" not in "\n".join(embedded)
+
+
+def test_the_bundled_font_configuration_leaves_the_environment_as_it_was(monkeypatch):
+    monkeypatch.setenv("FONTCONFIG_FILE", "/etc/fonts/fonts.conf")
+    rendering.bundled_font_configuration()
+    import os
+
+    assert os.environ["FONTCONFIG_FILE"] == "/etc/fonts/fonts.conf"
+    monkeypatch.delenv("FONTCONFIG_FILE")
+    rendering.bundled_font_configuration()
+    assert "FONTCONFIG_FILE" not in os.environ
 
 
 @pytest.mark.parametrize(
@@ -249,6 +274,16 @@ def test_the_longest_text_is_printed_smaller_and_clear_of_the_footer(tmp_path, m
         return max(height for word, _, _, height in _words(path) if word.startswith("Wolfeschlegel") or word == "Zoë")
 
     assert name_height(longest) < 0.7 * name_height(normal)
+
+
+def test_the_footer_and_the_end_of_the_text_are_found_on_the_page():
+    """What the text-fits check reads (``Page.anchors``): both markers on the one page, the end of
+    an ordinary certificate's text well above the footer."""
+    document = rendering.document_render(rendering.certificate_html({**certificate_context_sample(), "text_size": ""}))
+    (page,) = document.pages
+    text_end, footer = page.anchors[rendering.TEXT_END_ANCHOR][1], page.anchors[rendering.FOOTER_ANCHOR][1]
+    assert 0 < text_end < footer < page.height
+    assert not rendering.text_runs_into_footer(document)
 
 
 def test_text_that_fits_at_no_size_is_refused():

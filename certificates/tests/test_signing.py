@@ -120,42 +120,58 @@ def _signed_data(pdf: bytes):
     return PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0].signed_data
 
 
-def test_the_academy_signer_signs_what_pyhankos_simple_signer_signs(signing_key_files):
-    """AcademySigner encodes the signer identifier and the signing-certificate-v2 attribute once;
-    the signature must still be pyHanko's own, attribute for attribute (only the digest of the
-    signed bytes and the signature value differ: the two signatures are made at different times)."""
+def test_the_signature_has_pyhankos_own_signed_attributes(signing_key_files):
+    """The certificate is signed by pyHanko's ``SimpleSigner`` as loaded, so the signed attributes
+    are the ones pyHanko chooses (a timestamp or another CAdES attribute configured later is
+    kept); the signature is that of a plain ``signers.sign_pdf`` with the same key, attribute for
+    attribute (only the digest of the signed bytes and the signature value differ)."""
     import io
 
     from pyhanko.keys import load_certs_from_pemder
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    from certificates.academy_signer import AcademySigner
     from certificates.rendering import pdf_render
 
+    assert type(signing.signer_get()) is signers.SimpleSigner
     pdf = pdf_render("<!doctype html><html lang='en-GB'><title>t</title><p>Zoë</p></html>")
     plain = signers.SimpleSigner.load(
         str(signing_key_files.signing_key),
         str(signing_key_files.signing_cert),
         other_certs=list(load_certs_from_pemder([str(signing_key_files.ca_cert)])),
     )
-    academy = signing.signer_get()
-    assert isinstance(academy, AcademySigner)
-
-    def sign(signer):
-        metadata = signers.PdfSignatureMetadata(
-            field_name=signing.SIGNATURE_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
-        )
-        return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), metadata, signer=signer).getvalue()
-
-    ours, theirs = _signed_data(sign(academy)).native, _signed_data(sign(plain)).native
+    metadata = signers.PdfSignatureMetadata(
+        field_name=signing.SIGNATURE_FIELD, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+    )
+    theirs_pdf = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), metadata, signer=plain).getvalue()
+    ours, theirs = _signed_data(signing.pdf_sign(pdf)).native, _signed_data(theirs_pdf).native
     our_info, their_info = ours.pop("signer_infos")[0], theirs.pop("signer_infos")[0]
     assert ours == theirs  # version, digest algorithms, content info, certificates
     assert our_info.pop("signature") != their_info.pop("signature")
     our_attrs = {a["type"]: a["values"] for a in our_info.pop("signed_attrs")}
     their_attrs = {a["type"]: a["values"] for a in their_info.pop("signed_attrs")}
     assert our_info == their_info  # sid, digest and signature algorithms, no unsigned attributes
-    assert set(our_attrs) == set(their_attrs) == {"content_type", "message_digest", "signing_certificate_v2"}
-    assert our_attrs["content_type"] == their_attrs["content_type"]
+    assert set(our_attrs) == set(their_attrs) >= {"content_type", "message_digest", "signing_certificate_v2"}
     assert our_attrs["signing_certificate_v2"] == their_attrs["signing_certificate_v2"]
-    assert our_info["sid"]["serial_number"] == plain.signing_cert.serial_number
+
+
+def test_the_signer_is_loaded_once_per_process():
+    assert signing.signer_get() is signing.signer_get()
+
+
+def test_the_reserved_room_holds_the_signature(signing_key_files):
+    """``bytes_reserved`` (saving pyHanko a dry-run signature) is enough: the signature fits, with
+    the PDF still valid for pdfsig, and is not absurdly padded."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from certificates.rendering import pdf_render
+
+    signed = signing.pdf_sign(pdf_render("<!doctype html><html lang='en-GB'><title>t</title><p>Zoë</p></html>"))
+    signature = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
+    contents = signature.sig_object.raw_get("/Contents")
+    used = len(signature.signed_data.dump())
+    reserved = signing.signature_bytes_reserved(signing.signer_get()) // 2
+    assert used and used <= reserved < used + 8192
+    assert len(bytes(contents)) == reserved

@@ -1,7 +1,7 @@
 """Integration: a REAL Celery worker process (prefork) against Redis and PostgreSQL.
 
 The worker uses this test's database (committed data: ``transaction=True``) and media folder.
-Without Redis/PostgreSQL these skip locally and fail in CI (``academy.testing``).
+Without Redis/PostgreSQL these skip locally and fail in CI (``tests.support.workers``).
 """
 
 import datetime
@@ -15,10 +15,10 @@ import pytest
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from academy.testing import celery_broker_switched, private_redis_server
 from certificates.models import Certificate
 from certificates.services import certificates_enqueue_stale
 from programmes.services import achievement_record, achievements_record
+from tests.support.workers import celery_broker_switched, private_redis_server
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -97,8 +97,7 @@ def test_twenty_concurrent_completions_give_one_certificate_and_one_pdf(
 def test_a_worker_killed_mid_task_then_restarted_still_issues(celery_worker, enrolment, framework, facilitator):
     # The whole worker (main process and pool child) dies while the task sleeps inside it. A new
     # worker restores the unacknowledged message once the visibility timeout (short here) passes.
-    slow = {"ACADEMY_TEST_CERTIFICATE_DELAY": "30", "CELERY_VISIBILITY_TIMEOUT": "3"}
-    with celery_worker(**slow) as worker:
+    with celery_worker(slow_seconds=30, CELERY_VISIBILITY_TIMEOUT="3") as worker:
         achievements_record(enrolment=enrolment, competencies=framework["competencies"], recorded_by=facilitator)
         assert worker.wait_for_line("certificate_issue_task", timeout=30), worker.log()
         time.sleep(0.5)
@@ -115,7 +114,7 @@ def test_a_worker_killed_mid_task_then_restarted_still_issues(celery_worker, enr
 
 def test_a_pool_child_killed_mid_task_is_requeued_at_once(celery_worker, enrolment, framework, facilitator):
     # reject_on_worker_lost: the main process requeues the message when its pool child dies.
-    with celery_worker(ACADEMY_TEST_CERTIFICATE_DELAY="3") as worker:
+    with celery_worker(slow_seconds=3) as worker:
         achievements_record(enrolment=enrolment, competencies=framework["competencies"], recorded_by=facilitator)
         assert worker.wait_for_line("certificate_issue_task", timeout=30), worker.log()
         time.sleep(0.5)

@@ -26,13 +26,6 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from academy.testing import (
-    celery_worker_process,
-    redis_flushdb,
-    require_worker_services,
-    signing_keys_use,
-    worker_env_for_tests,
-)
 from academy.tests.factories import UserFactory
 from certificates.models import Certificate
 from partners.models import PartnerMembership
@@ -40,6 +33,13 @@ from partners.tests.factories import PartnerMembershipFactory, PartnerOrganisati
 from programmes.models import Cohort, Enrolment, Programme
 from programmes.tests.factories import CompetencyFactory, CoreDomainFactory, CourseDomainFactory, ProgrammeFactory
 from tests.browser.support import assert_accessible, make_login_ready, sign_in
+from tests.support.workers import (
+    celery_worker_process,
+    redis_flushdb,
+    require_worker_services,
+    signing_keys_use,
+    worker_env_for_tests,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -1,7 +1,9 @@
 """Test helpers that start real processes: a Celery worker against Redis and PostgreSQL.
 
 ``celery_worker_process(env=...)`` starts ``celery -A academy worker`` (prefork) in its own
-process group, waits until it reports ready and stops it (and its pool children) afterwards.
+process group, waits until it reports ready and stops it (and its pool children) afterwards;
+``slow_seconds=`` starts the test-only app ``tests.support.slow_worker`` instead, whose certificate
+issue tasks each wait that long first (for tests that kill a worker mid-task).
 The worker must use the same database as the test: ``worker_env_for_tests()`` builds the
 environment from the running test's settings (test database name, broker, media folder,
 signing key). Tests that use it need committed data: ``@pytest.mark.django_db(transaction=True)``.
@@ -27,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+SLOW_WORKER_APP = "tests.support.slow_worker"
 
 
 def in_ci() -> bool:
@@ -180,7 +183,6 @@ def worker_env_for_tests(**extra: str) -> dict[str, str]:
         "SITE_URL": settings.SITE_URL,
         # django-environ drops one leading slash of the path: four slashes keep it absolute.
         "EMAIL_URL": f"filemail:///{media_root.parent / 'mail'}",
-        "ACADEMY_TESTING": "1",
     }
     for name in (
         "CERTIFICATE_SIGNING_KEY",
@@ -252,18 +254,26 @@ def celery_worker_process(
     queues: str = "celery",
     ready_timeout: float = 60.0,
     loglevel: str = "INFO",
+    slow_seconds: float | None = None,
 ) -> Iterator[WorkerProcess]:
     """Start a real ``celery -A academy worker --pool=prefork`` and stop it on exit.
 
     ``env`` is added to this process's environment (see ``worker_env_for_tests``).
+    ``slow_seconds``: run the test-only app ``tests.support.slow_worker`` instead, each
+    certificate issue task waiting that many seconds before it starts.
     """
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    app = "academy"
+    env = dict(env or {})
+    if slow_seconds is not None:
+        app = SLOW_WORKER_APP
+        env["SLOW_CERTIFICATE_SECONDS"] = str(slow_seconds)
     command = [
         sys.executable,
         "-m",
         "celery",
         "-A",
-        "academy",
+        app,
         "worker",
         "--pool=prefork",
         f"--concurrency={concurrency}",
@@ -276,7 +286,7 @@ def celery_worker_process(
         "--without-mingle",
         "--without-heartbeat",
     ]
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, **env}
     full_env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         command,
