@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "partners",
     "programmes",
     "certificates",
+    "portal",
+    "learners",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "academy.context_processors.academy",
+                "partners.context_processors.partners",
             ],
         },
     },

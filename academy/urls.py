@@ -1,4 +1,5 @@
-"""Top-level URLs. Each app owns its own ``urls.py``."""
+"""Top-level URLs. Each app owns its own ``urls.py``; they are named here by module path only,
+so the bottom app imports none of them."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -17,16 +18,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("healthz/", views.healthz, name="healthz"),
-    path("my/enrolments/<int:enrolment_id>/", views.enrolment_detail, name="enrolment_detail"),
-    path("my/profile/", views.profile, name="profile"),
-    path("my/data.json", views.personal_data, name="personal_data"),
-    path("staff/name-changes/", views.name_change_requests, name="name_change_requests"),
     path("welcome/new-link/", views.invitation_request, name="invitation_request"),
     path("welcome/<uidb64>/<token>/", views.WelcomeView.as_view(), name="welcome"),
-    path("partners/", include("partners.urls")),
+    path("partners/", include("portal.urls")),
     path("verify/", include("certificates.urls")),
     path("", include("programmes.urls")),
-    path("", views.home, name="home"),
+    path("", include("learners.urls")),  # the home page: a learner's dashboard, or academy.views.home
 ]
 
 if settings.DEBUG:

@@ -51,7 +51,8 @@ def run(rows: int) -> int:
 
     from academy import tasks
     from academy.models import User
-    from partners.models import EnrolmentUpload, PartnerMembership, PartnerOrganisation
+    from partners.models import PartnerMembership, PartnerOrganisation
+    from portal.models import EnrolmentUpload
     from programmes.models import Cohort, Enrolment, Programme
 
     queued = []

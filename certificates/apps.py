@@ -8,4 +8,4 @@ class CertificatesConfig(AppConfig):
     verbose_name = _("Certificates")
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects the completion hook)
+        from . import personal_data, receivers  # noqa: F401  (export section; the completion hook)

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from academy.admin import count_of
-from programmes.models import Cohort
 
 from .models import PartnerMembership, PartnerOrganisation
 
@@ -42,7 +41,8 @@ class PartnerOrganisationAdmin(SimpleHistoryAdmin):
             .annotate(
                 n_people=count_of(PartnerMembership, "organisation"),
                 n_programmes=count_of(PartnerOrganisation.programmes.through, "partnerorganisation"),
-                n_cohorts=count_of(Cohort, "partner"),
+                # Cohorts belong to the programmes app above this one: reached through the relation.
+                n_cohorts=count_of(PartnerOrganisation._meta.get_field("cohorts").related_model, "partner"),
             )
         )
 

@@ -313,9 +313,10 @@ class CohortAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
         return obj.n_enrolled
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        obj.save()
+        try:
+            services.cohort_save(cohort=obj, saved_by=request.user)
+        except ValidationError as error:
+            self.refuse(error)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Enrolment:

@@ -6,3 +6,6 @@ class ProgrammesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "programmes"
     verbose_name = _("Programmes and competencies")
+
+    def ready(self):
+        from . import personal_data, receivers  # noqa: F401  (export section; the accounts' hook)

@@ -1,10 +1,18 @@
-"""Reads of the competency framework and learners' progress."""
+"""Reads of the competency framework, learners' progress, and the enrolment rules' checks."""
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
+from django.utils.translation import gettext as _
 
-from .models import Achievement, Competency, CompetencyDomain, Enrolment, Programme
+from academy.models import User
+
+from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
+
+NAME_MAX_LENGTH = User._meta.get_field("full_name").max_length
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 
 
 def required_competencies(*, programme: Programme | int) -> QuerySet[Competency]:
@@ -226,3 +234,152 @@ def cohort_progress_grid(*, cohort) -> CohortGrid:
         cells = [(c, achieved.get((enrolment.pk, c.pk))) for c in competencies]
         rows.append(GridRow(enrolment=enrolment, cells=cells, achieved_ids=[c.pk for c, a in cells if a is not None]))
     return CohortGrid(cohort=cohort, domains=domains, competencies=competencies, rows=rows)
+
+
+# --- The enrolment rules' checks ----------------------------------------------------------------
+# One set of rules for every way of enrolling (one learner from the admin or a staff invitation,
+# a partner's form, several at once, an upload): ``programmes.services.enrolments_create`` applies
+# them under the cohort's row lock; the portal's preview shows the same checks row by row first.
+
+
+def open_programmes_for(*, organisation) -> QuerySet[Programme]:
+    """Programmes this organisation may run a cohort of: linked to it and open."""
+    return Programme.objects.filter(partner_organisations=organisation, status=Programme.Status.OPEN).order_by("title")
+
+
+def live_enrolment_count(*, cohort: Cohort) -> int:
+    return Enrolment.objects.filter(cohort=cohort, status__in=Enrolment.LIVE_STATUSES).count()
+
+
+# --- Checking a list of learners before enrolling them ----------------------------------------
+
+
+def _error(field_name: str | None, message: str) -> dict:
+    return {"field": field_name, "message": message}
+
+
+def enrolment_problem(*, cohort: Cohort) -> str | None:
+    """Why nobody can be enrolled in this cohort at the moment, or None."""
+    if cohort.programme.status != Programme.Status.OPEN:
+        return _("“%(programme)s” is not open for enrolment at the moment, so no learners can be added.") % {
+            "programme": cohort.programme
+        }
+    return None
+
+
+def enrolment_rows_check(*, cohort: Cohort, rows: list[dict]) -> list[dict]:
+    """Check learners to be enrolled in ``cohort``, in order. ``rows`` are dicts with ``row``
+    (the number the coordinator sees), ``email`` and ``full_name``. Returns new dicts adding
+    ``errors`` (each a ``field`` and a plain-language ``message``) and ``existing_account``.
+
+    Checks: missing or malformed email, missing or too long name, the same email twice in the
+    list, already enrolled in this programme (any cohort), and over capacity (rows beyond the
+    cohort's free places). Three queries, whatever the number of rows.
+    """
+    checked = []
+    first_row_of: dict[str, int] = {}
+    for raw in rows:
+        email = " ".join(str(raw.get("email") or "").split()).lower()
+        full_name = " ".join(str(raw.get("full_name") or "").split())
+        errors = []
+        if not email:
+            errors.append(_error("email", _("The email address is missing. Add it, or delete this row.")))
+        else:
+            try:
+                if len(email) > EMAIL_MAX_LENGTH:
+                    raise ValidationError("too long")
+                validate_email(email)
+            except ValidationError:
+                errors.append(
+                    _error(
+                        "email",
+                        _(
+                            "“%(email)s” is not a valid email address. Check it for typing mistakes, "
+                            "such as a missing “@” or “.”, or a space."
+                        )
+                        % {"email": email},
+                    )
+                )
+            else:
+                if email in first_row_of:
+                    errors.append(
+                        _error(
+                            "email",
+                            _(
+                                "This email address is also on row %(row)s. Each learner can be listed only "
+                                "once: delete one of the two rows."
+                            )
+                            % {"row": first_row_of[email]},
+                        )
+                    )
+                else:
+                    first_row_of[email] = raw["row"]
+        if not full_name:
+            errors.append(
+                _error(
+                    "full_name",
+                    _("The full name is missing. Add the learner’s name as it should appear on their certificate."),
+                )
+            )
+        elif len(full_name) > NAME_MAX_LENGTH:
+            errors.append(
+                _error(
+                    "full_name",
+                    _("The name is longer than %(max)s characters. Shorten it.") % {"max": NAME_MAX_LENGTH},
+                )
+            )
+        checked.append(
+            {"row": raw["row"], "email": email, "full_name": full_name, "errors": errors, "existing_account": False}
+        )
+
+    emails = list(first_row_of)
+    enrolled = {}
+    existing = set()
+    if emails:
+        for learner_email, cohort_id, cohort_name, partner_id in (
+            Enrolment.objects.filter(programme_id=cohort.programme_id, learner__email__in=emails)
+            .filter(status__in=Enrolment.LIVE_STATUSES)
+            .values_list("learner__email", "cohort_id", "cohort__name", "cohort__partner_id")
+        ):
+            enrolled[learner_email] = (cohort_id, cohort_name, partner_id)
+        existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+
+    free = cohort.capacity - live_enrolment_count(cohort=cohort)
+    places_used = 0
+    for row in checked:
+        if row["email"] in existing:
+            row["existing_account"] = True
+        if row["errors"]:
+            continue
+        if row["email"] in enrolled:
+            cohort_id, cohort_name, partner_id = enrolled[row["email"]]
+            if cohort_id == cohort.pk:
+                message = _("%(email)s is already in this cohort. Delete this row.") % {"email": row["email"]}
+            elif partner_id == cohort.partner_id:
+                message = _(
+                    "%(email)s is already enrolled in “%(programme)s”, in your cohort “%(cohort)s”. "
+                    "A learner can take a programme only once at a time: delete this row, or withdraw "
+                    "them from the other cohort first."
+                ) % {"email": row["email"], "programme": cohort.programme, "cohort": cohort_name}
+            else:
+                message = _(
+                    "%(email)s is already enrolled in “%(programme)s” with another organisation. "
+                    "A learner can take a programme only once at a time: delete this row."
+                ) % {"email": row["email"], "programme": cohort.programme}
+            row["errors"].append(_error("email", message))
+            continue
+        if places_used >= free:
+            row["errors"].append(
+                _error(
+                    None,
+                    _(
+                        "No place is left for this learner: the cohort has %(capacity)s places, "
+                        "%(taken)s already taken, so only the first %(free)s learners in this list fit. "
+                        "Raise the number of places on the cohort, or delete rows."
+                    )
+                    % {"capacity": cohort.capacity, "taken": cohort.capacity - free, "free": max(free, 0)},
+                )
+            )
+            continue
+        places_used += 1
+    return checked

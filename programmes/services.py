@@ -7,14 +7,26 @@ Every function here is keyword-only and atomic. Completion is decided in one pla
 
 import datetime
 
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
+
+from academy import services as account_services
+from academy.models import User
 
 from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
-from .selectors import enrolment_is_complete, required_competencies
+from .selectors import (
+    enrolment_is_complete,
+    enrolment_problem,
+    enrolment_rows_check,
+    live_enrolment_count,
+    open_programmes_for,
+    required_competencies,
+)
 from .signals import enrolment_completed
 
 
@@ -194,41 +206,204 @@ def domain_save(*, domain: CompetencyDomain, changed_by=None) -> CompetencyDomai
     return domain
 
 
+# --- Cohorts and enrolments: one set of rules for the admin, staff invitations and the portal --
+
+
+def _cohort_check(*, cohort: Cohort, check_programme: bool) -> None:
+    """The rules of a cohort's details. ``check_programme``: the programme must be open and linked
+    to the cohort's partner organisation (partners choose from those; staff may run any)."""
+    errors = {}
+    if (
+        check_programme
+        and not open_programmes_for(organisation=cohort.partner_id).filter(pk=cohort.programme_id).exists()
+    ):
+        errors["programme"] = _("Choose a programme that is open and that your organisation is linked to.")
+    if cohort.starts_on and cohort.ends_on and cohort.ends_on < cohort.starts_on:
+        errors["ends_on"] = _("The end date must be on or after the start date.")
+    if cohort.pk:
+        live = live_enrolment_count(cohort=cohort)
+        if cohort.capacity is not None and cohort.capacity < live:
+            errors["capacity"] = _(
+                "%(count)s learners are already enrolled, so the cohort needs at least %(count)s places."
+            ) % {"count": live}
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
+def cohort_create(
+    *,
+    organisation,
+    programme: Programme,
+    name: str,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    venue: str,
+    capacity: int,
+    created_by,
+) -> Cohort:
+    """A partner starts a cohort of a programme it is linked to and that is open."""
+    cohort = Cohort(
+        programme=programme,
+        partner=organisation,
+        name=name.strip(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        venue=venue.strip(),
+        capacity=capacity,
+        created_by=created_by,
+    )
+    _cohort_check(cohort=cohort, check_programme=True)
+    cohort.full_clean()
+    cohort._history_user = created_by
+    cohort.save()
+    return cohort
+
+
 @transaction.atomic
-def enrolment_create(*, learner, cohort, enrolled_by=None, status: str = Enrolment.Status.INVITED) -> Enrolment:
-    """Enrol one learner in a cohort. Refused: a programme not open for enrolment, a cohort with
-    no free place (withdrawn learners free theirs), a second live enrolment in the programme.
-    The cohort's row is locked, so two people enrolling at once cannot both take the last place."""
-    cohort = Cohort.objects.select_for_update(of=("self",)).select_related("programme").get(pk=cohort.pk)
-    if cohort.programme.status != Programme.Status.OPEN:
+def cohort_update(
+    *,
+    cohort: Cohort,
+    programme: Programme,
+    name: str,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    venue: str,
+    capacity: int,
+    changed_by,
+) -> Cohort:
+    """Change a cohort's details. The cohort row is locked so that the capacity check sees
+    enrolments made at the same moment; the programme can change only while nobody is enrolled."""
+    locked = Cohort.objects.select_for_update().get(pk=cohort.pk)
+    programme_changed = programme.pk != locked.programme_id
+    if programme_changed and Enrolment.objects.filter(cohort=locked).exists():
         raise ValidationError(
-            _("“%(programme)s” is not open for enrolment at the moment, so nobody can be enrolled in it.")
-            % {"programme": cohort.programme},
-            code="closed",
+            {"programme": _("Learners are enrolled in this cohort, so its programme can no longer change.")}
         )
-    taken = Enrolment.objects.filter(cohort=cohort, status__in=Enrolment.LIVE_STATUSES).count()
-    if taken >= cohort.capacity:
+    locked.programme = programme
+    locked.name = name.strip()
+    locked.starts_on = starts_on
+    locked.ends_on = ends_on
+    locked.venue = venue.strip()
+    locked.capacity = capacity
+    _cohort_check(cohort=locked, check_programme=programme_changed)
+    locked.full_clean()
+    locked._history_user = changed_by
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def cohort_save(*, cohort: Cohort, saved_by) -> Cohort:
+    """Staff save a cohort from the admin: the same rules of dates and places as the portal's
+    (the cohort's row is locked first, so enrolments made meanwhile are counted)."""
+    if cohort.pk:
+        Cohort.objects.select_for_update().filter(pk=cohort.pk).first()
+    elif cohort.created_by_id is None:
+        cohort.created_by = saved_by
+    _cohort_check(cohort=cohort, check_programme=False)
+    cohort._history_user = saved_by
+    cohort.save()
+    return cohort
+
+
+@transaction.atomic
+def enrolments_create(
+    *, cohort: Cohort, learners: list, enrolled_by=None, status: str = Enrolment.Status.INVITED
+) -> list[Enrolment]:
+    """Enrol these learners (accounts) in a cohort, all or none. Refused (ValidationError, nothing
+    written): a programme not open for enrolment, too few free places (withdrawn learners free
+    theirs), a learner with a live enrolment in the programme already. The cohort's row is locked,
+    so two people enrolling at once cannot both take the last place. A constant number of
+    queries, whatever the number of learners."""
+    cohort = Cohort.objects.select_for_update(of=("self",)).select_related("programme").get(pk=cohort.pk)
+    problem = enrolment_problem(cohort=cohort)
+    if problem:
+        raise ValidationError(problem, code="closed")
+    taken = live_enrolment_count(cohort=cohort)
+    if taken + len(learners) > cohort.capacity:
         raise ValidationError(
             _("“%(cohort)s” is full: all %(capacity)s places are taken. Give the cohort more places first.")
-            % {"cohort": cohort.name, "capacity": cohort.capacity},
+            % {"cohort": cohort.name, "capacity": cohort.capacity}
+            if taken >= cohort.capacity
+            else _("“%(cohort)s” has %(free)s free places, too few for %(count)s learners.")
+            % {"cohort": cohort.name, "free": cohort.capacity - taken, "count": len(learners)},
             code="full",
         )
-    if (
-        Enrolment.objects.filter(learner=learner, programme_id=cohort.programme_id)
+    already = set(
+        Enrolment.objects.filter(learner__in=learners, programme_id=cohort.programme_id)
         .exclude(status=Enrolment.Status.WITHDRAWN)
-        .exists()
-    ):
+        .values_list("learner_id", flat=True)
+    )
+    if already:
         raise ValidationError(
-            _("%(learner)s is already enrolled in “%(programme)s”.")
-            % {"learner": learner, "programme": cohort.programme},
+            [
+                _("%(learner)s is already enrolled in “%(programme)s”.")
+                % {"learner": learner, "programme": cohort.programme}
+                for learner in learners
+                if learner.pk in already
+            ],
             code="already_enrolled",
         )
-    enrolment = Enrolment(learner=learner, cohort=cohort, programme_id=cohort.programme_id, status=status)
-    enrolment.enrolled_by = enrolled_by
-    enrolment._history_user = enrolled_by
-    enrolment.save()
-    return enrolment
+    enrolments = [
+        Enrolment(
+            learner=learner, cohort=cohort, programme_id=cohort.programme_id, status=status, enrolled_by=enrolled_by
+        )
+        for learner in learners
+    ]
+    try:
+        with transaction.atomic():
+            return bulk_create_with_history(enrolments, Enrolment, default_user=enrolled_by)
+    except IntegrityError as exc:
+        raise ValidationError(
+            _(
+                "One of these learners was enrolled in “%(programme)s” by someone else at the same moment. "
+                "Nothing was saved: check the list again."
+            )
+            % {"programme": cohort.programme},
+            code="conflict",
+        ) from exc
+
+
+def enrolment_create(*, learner, cohort, enrolled_by=None, status: str = Enrolment.Status.INVITED) -> Enrolment:
+    """Enrol one learner in a cohort: ``enrolments_create`` for one."""
+    return enrolments_create(cohort=cohort, learners=[learner], enrolled_by=enrolled_by, status=status)[0]
+
+
+@transaction.atomic
+def learners_enrol(*, cohort: Cohort, learners: list[tuple[str, str]], enrolled_by) -> list[Enrolment]:
+    """Enrol people by (email, full name), as partners do by form or upload: all of them or, if
+    any cannot be enrolled, none (ValidationError saying which and why, row by row as the
+    preview does). Accounts that do not exist yet are created without a usable password; an
+    existing account keeps its name. Enrolments start as “invited”; the invitations are queued
+    after commit. A constant number of queries whatever the number of learners."""
+    # Locked first, so the rows check below sees the places and enrolments that will be final.
+    cohort = Cohort.objects.select_for_update(of=("self",)).select_related("programme", "partner").get(pk=cohort.pk)
+    problem = enrolment_problem(cohort=cohort)
+    if problem:
+        raise ValidationError(problem, code="closed")
+    if not learners:
+        raise ValidationError(_("There is nobody to enrol."), code="empty")
+    checked = enrolment_rows_check(
+        cohort=cohort,
+        rows=[{"row": i, "email": email, "full_name": name} for i, (email, name) in enumerate(learners, start=1)],
+    )
+    problems = [
+        _("%(who)s: %(message)s") % {"who": row["email"] or row["full_name"] or row["row"], "message": e["message"]}
+        for row in checked
+        for e in row["errors"]
+    ]
+    if problems:
+        raise ValidationError(problems, code="invalid")
+    emails = [row["email"] for row in checked]
+    User.objects.bulk_create(
+        [User(email=row["email"], full_name=row["full_name"], password=make_password(None)) for row in checked],
+        ignore_conflicts=True,  # accounts that already exist keep their name and password
+    )
+    users = {user.email: user for user in User.objects.filter(email__in=emails)}
+    enrolments = enrolments_create(cohort=cohort, learners=[users[e] for e in emails], enrolled_by=enrolled_by)
+    account_services.learner_invitations_queue(learners=[users[email].pk for email in emails], invited_by=enrolled_by)
+    return enrolments
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ Voices"), then each page is requested by each role, and the status is asserted:
 - everybody else who is signed in gets 404 (never 403: nothing confirms that the object exists);
 - anonymous visitors are sent to sign in, or get 404.
 
-Partner-portal URLs: ``partners/tests/test_permissions.py`` asserts them for anonymous, learner,
+Partner-portal URLs: ``portal/tests/test_permissions.py`` asserts them for anonymous, learner,
 viewer, coordinator, coordinator of another organisation and staff; this matrix adds the roles it
 does not have (another learner, the cohort's facilitator, another cohort's facilitator), who hold no
 membership and so are expected to fare exactly as its "learner" does.
@@ -30,10 +30,10 @@ from django.utils import timezone
 
 from academy.tests.factories import UserFactory
 from certificates.models import Certificate
-from partners.models import EnrolmentUpload
-from partners.tests.factories import EnrolmentUploadFactory
-from partners.tests.test_permissions import MATRIX as PARTNER_MATRIX
-from partners.tests.test_permissions import ROLES as PARTNER_ROLES
+from portal.models import EnrolmentUpload
+from portal.tests.factories import EnrolmentUploadFactory
+from portal.tests.test_permissions import MATRIX as PARTNER_MATRIX
+from portal.tests.test_permissions import ROLES as PARTNER_ROLES
 from programmes.models import Achievement, Enrolment
 from programmes.tests.factories import CohortFactory, EnrolmentFactory, ProgrammeFactory
 

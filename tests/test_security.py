@@ -250,7 +250,7 @@ CSV_TEXT = b"Full name,Email address\r\nAmir Haddad,amir@example.org\r\n"
 def test_learner_upload_is_refused_by_content_and_nothing_is_kept(client, coordinator, cohort, filename, content):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from partners.models import EnrolmentUpload
+    from portal.models import EnrolmentUpload
     from programmes.models import Enrolment
 
     client.force_login(coordinator)

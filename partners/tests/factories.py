@@ -1,10 +1,7 @@
-import datetime
-
 import factory
-from django.utils import timezone
 
 from academy.tests.factories import UserFactory
-from partners.models import EnrolmentUpload, PartnerMembership, PartnerOrganisation
+from partners.models import PartnerMembership, PartnerOrganisation
 
 
 class PartnerOrganisationFactory(factory.django.DjangoModelFactory):
@@ -25,17 +22,3 @@ class PartnerMembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organisation = factory.SubFactory(PartnerOrganisationFactory)
     role = PartnerMembership.Role.COORDINATOR
-
-
-class EnrolmentUploadFactory(factory.django.DjangoModelFactory):
-    """A pending upload of one learner, waiting for its coordinator to confirm it."""
-
-    class Meta:
-        model = EnrolmentUpload
-
-    organisation = factory.SelfAttribute("cohort.partner")
-    filename = "learners.csv"
-    rows = factory.LazyFunction(
-        lambda: [{"row": 2, "email": "new@example.org", "full_name": "New Person", "errors": []}]
-    )
-    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(hours=1))

@@ -1,0 +1,138 @@
+"""The learner's own pages: the dashboard, an enrolment's page, the profile (the name printed on
+certificates), the personal data download; and the staff page that deals with name changes."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from academy import personal_data as personal_data_sections
+from academy import services as account_services
+from academy import views as academy_views
+from academy.models import NameChangeRequest
+from certificates.models import Certificate
+from programmes import selectors as programme_selectors
+
+from . import services
+from .forms import ProfileForm
+
+
+def _certificates_by_enrolment(enrolment_ids: list[int]) -> dict:
+    """The certificate (if any) of each enrolment, in one query."""
+    if not enrolment_ids:
+        return {}
+    return {
+        c.enrolment_id: c
+        for c in Certificate.objects.filter(enrolment_id__in=enrolment_ids).only(
+            "id", "enrolment_id", "status", "verification_code", "version", "issued_at", "revoked_at"
+        )
+    }
+
+
+@require_GET
+def home(request):
+    """Anyone: the Academy's front page. A signed-in learner sees their dashboard (their own
+    enrolments only); staff, facilitators and partners also see links to their tools."""
+    if not request.user.is_authenticated:
+        return academy_views.home(request)
+    progress = programme_selectors.learner_dashboard(learner=request.user)
+    certificates = _certificates_by_enrolment([p.enrolment.pk for p in progress])
+    for item in progress:
+        item.certificate = certificates.get(item.enrolment.pk)
+    context = {
+        "progress": progress,
+        "facilitated": list(programme_selectors.cohorts_facilitated(user=request.user)[:50]),
+    }
+    return render(request, "learners/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def enrolment_detail(request, enrolment_id: int):
+    """The learner whose enrolment it is: everything about their progress in one programme.
+    Anyone else signed in (another learner, partner, facilitator, even staff) gets 404: staff
+    use the admin and facilitators the cohort's grid."""
+    item = programme_selectors.learner_enrolment_progress(learner=request.user, enrolment_id=enrolment_id)
+    if item is None:
+        raise Http404
+    item.certificate = _certificates_by_enrolment([item.enrolment.pk]).get(item.enrolment.pk)
+    return render(request, "learners/enrolment_detail.html", {"item": item})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """The signed-in person, about themselves only: the name printed on certificates (a change
+    after a certificate was issued asks staff to reissue), and a link to download their data."""
+    form = ProfileForm(request.POST or None, initial={"full_name": request.user.full_name})
+    if request.method == "POST" and form.is_valid():
+        outcome = services.profile_name_change(
+            user=request.user, full_name=form.cleaned_data["full_name"], reason=form.cleaned_data["reason"]
+        )
+        if outcome == "changed":
+            messages.success(request, _("Your name has been saved. Certificates will show it like this."))
+        elif outcome == "requested":
+            messages.success(
+                request,
+                _(
+                    "Thank you. Your certificate has already been issued, so we have asked the Academy's staff "
+                    "to correct your name and reissue it. We will email you when it is done."
+                ),
+            )
+        else:
+            messages.info(request, _("Your name has not changed."))
+        return redirect("profile")
+    pending = NameChangeRequest.objects.filter(user=request.user, status=NameChangeRequest.Status.OPEN).first()
+    return render(request, "learners/profile.html", {"form": form, "pending_request": pending})
+
+
+@never_cache
+@login_required
+@require_GET
+def personal_data(request):
+    """The signed-in person only: download everything the Academy holds about them as JSON."""
+    response = JsonResponse(
+        personal_data_sections.collect(request.user), json_dumps_params={"indent": 2, "ensure_ascii": False}
+    )
+    response["Content-Disposition"] = 'attachment; filename="my-academy-data.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def name_change_requests(request):
+    """Staff only: learners' requests to correct the name on an issued certificate. Approving
+    corrects the account's name; the certificate is then reissued from the certificates admin.
+    Anyone else signed in gets 404."""
+    if not request.user.is_staff:
+        raise Http404
+    if request.method == "POST":
+        req = NameChangeRequest.objects.filter(pk=request.POST.get("request_id")).first()
+        decision = request.POST.get("decision")
+        if req is None or decision not in {"approve", "decline"}:
+            raise Http404
+        account_services.name_change_request_resolve(
+            name_change_request=req,
+            resolved_by=request.user,
+            approve=decision == "approve",
+            staff_note=request.POST.get("staff_note", ""),
+        )
+        if decision == "approve":
+            messages.success(
+                request,
+                _("%(name)s's name is corrected. Now reissue their certificate from the certificates admin.")
+                % {"name": req.requested_name},
+            )
+        else:
+            messages.info(request, _("The request has been declined."))
+        return redirect("name_change_requests")
+    open_requests = NameChangeRequest.objects.filter(status=NameChangeRequest.Status.OPEN).select_related("user")
+    recent = (
+        NameChangeRequest.objects.exclude(status=NameChangeRequest.Status.OPEN)
+        .select_related("user", "resolved_by")
+        .order_by("-resolved_at")[:20]
+    )
+    return render(request, "learners/name_change_requests.html", {"open_requests": open_requests, "recent": recent})

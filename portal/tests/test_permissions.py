@@ -1,0 +1,136 @@
+"""The permission matrix: every URL of the partner portal, for every kind of person.
+
+Decisions, applied everywhere:
+- anonymous visitors are redirected to sign in (302);
+- a signed-in person with no partner membership (a learner) gets 404;
+- a viewer reads their organisation's pages; every page that changes something gives a viewer 404
+  (not 403: the portal never confirms what exists beyond what someone may use);
+- a coordinator reads and acts on their own organisation's cohorts and learners;
+- a coordinator of ANOTHER organisation gets 404 for everything of this one (they still see their
+  own portal front page and the template, which hold nothing of this organisation);
+- staff read and act on every organisation's pages, as a coordinator would;
+- a pending upload (preview, confirm) belongs to the person who uploaded it: everyone else,
+  staff included, gets 404;
+- action URLs (confirm, withdraw, re-send) accept POST only: 405 for GET to anyone signed in.
+
+The list of URLs is built from ``portal/urls.py``: a new URL without an entry here fails.
+"""
+
+import pytest
+from django.urls import reverse
+
+from portal import urls as partner_urls
+from portal.models import EnrolmentUpload
+from portal.tests.factories import EnrolmentUploadFactory
+from programmes.models import Cohort, Enrolment
+
+ROLES = ["anonymous", "learner", "viewer", "coordinator", "other_coordinator", "staff"]
+
+READ = {
+    "anonymous": 302,
+    "learner": 404,
+    "viewer": 200,
+    "coordinator": 200,
+    "other_coordinator": 404,
+    "staff": 200,
+}
+ANY_MEMBER = {**READ, "other_coordinator": 200}
+# A write page shown (GET) or re-shown with errors after an empty POST.
+WRITE_FORM = {**READ, "viewer": 404}
+# An action: success redirects back to the cohort.
+WRITE_ACTION = {**WRITE_FORM, "coordinator": 302, "staff": 302}
+OWNER_ONLY_GET = {**WRITE_FORM, "staff": 404}
+OWNER_ONLY_POST = {**WRITE_ACTION, "staff": 404}
+# Actions accept POST only: any signed-in person gets 405 for GET, before anything is looked up
+# (so it reveals nothing about the object).
+NOT_ALLOWED_FOR_GET = {**dict.fromkeys(ROLES, 405), "anonymous": 302}
+
+
+def cohort_kwargs(ctx):
+    return {"cohort_id": ctx["cohort"].pk}
+
+
+def enrolment_kwargs(ctx):
+    return {"cohort_id": ctx["cohort"].pk, "enrolment_id": ctx["enrolment"].pk}
+
+
+def upload_kwargs(ctx):
+    return {"cohort_id": ctx["cohort"].pk, "upload_id": ctx["upload"].pk}
+
+
+# name -> (kwargs, {method: expected status per role})
+MATRIX = {
+    "portal": (lambda ctx: {}, {"GET": ANY_MEMBER}),
+    "enrol_template": (lambda ctx: {}, {"GET": ANY_MEMBER}),
+    "cohort_create": (
+        lambda ctx: {"org_slug": ctx["cohort"].partner.slug},
+        {"GET": WRITE_FORM, "POST": WRITE_FORM},
+    ),
+    "cohort_detail": (cohort_kwargs, {"GET": READ}),
+    "cohort_edit": (cohort_kwargs, {"GET": WRITE_FORM, "POST": WRITE_FORM}),
+    "enrol_one": (cohort_kwargs, {"GET": WRITE_FORM, "POST": WRITE_FORM}),
+    "enrol_several": (cohort_kwargs, {"GET": WRITE_FORM, "POST": WRITE_FORM}),
+    "enrol_upload": (cohort_kwargs, {"GET": WRITE_FORM, "POST": WRITE_FORM}),
+    "enrol_preview": (upload_kwargs, {"GET": OWNER_ONLY_GET}),
+    "enrol_confirm": (upload_kwargs, {"GET": NOT_ALLOWED_FOR_GET, "POST": OWNER_ONLY_POST}),
+    "enrolment_withdraw": (enrolment_kwargs, {"GET": NOT_ALLOWED_FOR_GET, "POST": WRITE_ACTION}),
+    "invitation_resend": (enrolment_kwargs, {"GET": NOT_ALLOWED_FOR_GET, "POST": WRITE_ACTION}),
+    "cohort_progress": (cohort_kwargs, {"GET": READ}),
+    "learner_progress": (enrolment_kwargs, {"GET": READ}),
+    "progress_csv": (cohort_kwargs, {"GET": READ}),
+    "progress_xlsx": (cohort_kwargs, {"GET": READ}),
+}
+
+
+def test_every_portal_url_is_in_the_matrix():
+    names = {pattern.name for pattern in partner_urls.urlpatterns}
+    assert names == set(MATRIX), f"add these URLs to the matrix: {names - set(MATRIX)}"
+
+
+CASES = [
+    pytest.param(name, method, role, id=f"{name}-{method}-{role}")
+    for name, (_kwargs, methods) in MATRIX.items()
+    for method in methods
+    for role in ROLES
+]
+
+
+@pytest.fixture
+def ctx(request, cohort, enrolment, coordinator, viewer, other_coordinator, staff_user, learner, framework):
+    upload = EnrolmentUploadFactory(cohort=cohort, uploaded_by=coordinator)
+    people = {
+        "anonymous": None,
+        "learner": learner,
+        "viewer": viewer,
+        "coordinator": coordinator,
+        "other_coordinator": other_coordinator,
+        "staff": staff_user,
+    }
+    return {"cohort": cohort, "enrolment": enrolment, "upload": upload, "people": people}
+
+
+def _state():
+    return (
+        Cohort.objects.count(),
+        sorted(Enrolment.objects.values_list("id", "status")),
+        EnrolmentUpload.objects.count(),
+    )
+
+
+@pytest.mark.parametrize(("name", "method", "role"), CASES)
+def test_matrix(client, ctx, name, method, role, captured_invitations, mailoutbox):
+    make_kwargs, methods = MATRIX[name]
+    expected = methods[method][role]
+    person = ctx["people"][role]
+    if person is not None:
+        client.force_login(person)
+    url = reverse(f"partners:{name}", kwargs=make_kwargs(ctx))
+    before = _state()
+    response = client.get(url) if method == "GET" else client.post(url, {})
+    assert response.status_code == expected, f"{role} {method} {url}"
+    if expected == 302 and role == "anonymous":
+        assert response["Location"].startswith(reverse("account_login"))
+    if expected != 302:
+        # Refused or only shown: nothing changed and no invitation was sent.
+        assert _state() == before
+        assert captured_invitations == [] and mailoutbox == []
