@@ -4,6 +4,8 @@ Per-app fixtures live beside the app's tests; factories live in ``<app>/tests/fa
 """
 
 import pytest
+from django.db import transaction
+from django.test.utils import override_settings
 
 from academy.tests.factories import UserFactory
 from partners.models import PartnerMembership
@@ -16,6 +18,39 @@ from programmes.tests.factories import (
     EnrolmentFactory,
     ProgrammeFactory,
 )
+
+# The fast hasher: every factory-made person hashes a password, and the hashers production uses
+# are slow on purpose. The live server used by the browser tests is a thread of this process, so
+# it checks passwords with this hasher too; worker processes never check passwords.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
+
+
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker):
+    """One transaction kept open for a whole module, for data made once and shared by its tests.
+
+    A module-scoped fixture makes its objects inside ``with module_db.unblock():`` (this is
+    pytest-django's ``django_db_blocker``). Each test that asks for ``db`` then runs in a savepoint
+    inside this transaction, so what one test changes is undone before the next; when the module
+    ends the transaction is rolled back, so nothing reaches other modules. The objects are the
+    same Python instances in every test: tests read them, and load afresh what they change.
+    """
+    atomic = transaction.atomic()
+    atomic._from_testcase = True  # the role Django's TestCase gives its own outer transaction
+    with django_db_blocker.unblock():
+        atomic.__enter__()
+    try:
+        yield django_db_blocker
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
 
 
 @pytest.fixture(autouse=True)
