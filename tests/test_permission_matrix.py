@@ -25,15 +25,16 @@ from collections.abc import Callable
 
 import pytest
 from django.core.files.base import ContentFile
+from django.test.utils import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from academy.tests.factories import UserFactory
 from certificates.models import Certificate
 from portal.models import EnrolmentUpload
-from portal.tests.factories import EnrolmentUploadFactory
 from portal.tests.test_permissions import MATRIX as PARTNER_MATRIX
 from portal.tests.test_permissions import ROLES as PARTNER_ROLES
+from portal.tests.test_permissions import make_ctx
 from programmes.models import Achievement, Enrolment
 from programmes.tests.factories import CohortFactory, EnrolmentFactory, ProgrammeFactory
 
@@ -154,72 +155,69 @@ def test_every_url_is_in_a_matrix():
     assert set(MATRIX) <= names
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def world(
-    settings,
-    tmp_path,
-    learner,
-    other_learner,
-    enrolment,
-    cohort,
-    facilitator,
-    viewer,
-    coordinator,
-    other_coordinator,
-    other_partner,
-    staff_user,
-    framework,
-):
+@pytest.fixture(scope="module")
+def world(module_db, tmp_path_factory):
     """One learner's enrolment and issued certificate in one organisation's cohort, and people
     around them: a classmate, the cohort's facilitator, another cohort's facilitator, the
-    organisation's viewer and coordinator, another organisation's coordinator, staff."""
-    other_facilitator = UserFactory(email="other.facilitator@example.org", full_name="Femi Other")
-    other_cohort = CohortFactory(
-        programme=ProgrammeFactory(title="Air quality", slug="air-quality", partners=[other_partner]),
-        partner=other_partner,
-        name="Newham autumn cohort",
-    )
-    other_cohort.facilitators.add(other_facilitator)
-    EnrolmentFactory(cohort=other_cohort)
-    pdf = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
-    certificate = Certificate(
-        enrolment=enrolment,
-        verification_code="MATRX-0TEST-C0DE1-AAAAA",
-        status=Certificate.Status.ISSUED,
-        learner_name=learner.full_name,
-        programme_title=cohort.programme.title,
-        cohort_name=cohort.name,
-        partner_name=cohort.partner.name,
-        sha256=hashlib.sha256(pdf).hexdigest(),
-        issued_at=timezone.now(),
-    )
-    certificate.pdf.save("matrix.pdf", ContentFile(pdf), save=False)
-    certificate.save()
-    upload = EnrolmentUploadFactory(cohort=cohort, uploaded_by=coordinator)
+    organisation's viewer and coordinator, another organisation's coordinator, staff.
+
+    Made once for the module; each test's changes are rolled back before the next (see
+    ``module_db`` in the root conftest)."""
+    media = tmp_path_factory.mktemp("matrix-media")
+    with module_db.unblock(), override_settings(MEDIA_ROOT=media):
+        ctx = make_ctx()
+        enrolment, cohort = ctx["enrolment"], ctx["cohort"]
+        learner = enrolment.learner
+        other_learner = EnrolmentFactory(learner__email="other.learner@example.org", cohort=cohort).learner
+        other_facilitator = UserFactory(email="other.facilitator@example.org", full_name="Femi Other")
+        other_partner = ctx["other_partner"]
+        other_cohort = CohortFactory(
+            programme=ProgrammeFactory(title="Air quality", slug="air-quality", partners=[other_partner]),
+            partner=other_partner,
+            name="Newham autumn cohort",
+        )
+        other_cohort.facilitators.add(other_facilitator)
+        EnrolmentFactory(cohort=other_cohort)
+        pdf = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
+        certificate = Certificate(
+            enrolment=enrolment,
+            verification_code="MATRX-0TEST-C0DE1-AAAAA",
+            status=Certificate.Status.ISSUED,
+            learner_name=learner.full_name,
+            programme_title=cohort.programme.title,
+            cohort_name=cohort.name,
+            partner_name=cohort.partner.name,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            issued_at=timezone.now(),
+        )
+        certificate.pdf.save("matrix.pdf", ContentFile(pdf), save=False)
+        certificate.save()
+        state = _state()
     people = {
-        "anonymous": None,
-        "learner": learner,
+        **ctx["people"],
         "other_learner": other_learner,
-        "facilitator": facilitator,
+        "facilitator": ctx["facilitator"],
         "other_facilitator": other_facilitator,
-        "viewer": viewer,
-        "coordinator": coordinator,
-        "other_coordinator": other_coordinator,
-        "staff": staff_user,
     }
+    assert set(people) == set(ROLES)
     return {
         "learner": learner,
         "enrolment": enrolment,
         "cohort": cohort,
         "certificate": certificate,
-        "upload": upload,
+        "upload": ctx["upload"],
         "people": people,
+        "media": media,
+        "state": state,
     }
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(request, settings):
+    """Instead of the root conftest's fixture: the media folder of the module's world, which holds
+    the certificate's PDF (``test_every_url_is_in_a_matrix`` needs no world)."""
+    if "world" in request.fixturenames:
+        settings.MEDIA_ROOT = request.getfixturevalue("world")["media"]
 
 
 def _state():
@@ -236,6 +234,7 @@ def _check(client, world, url, method, role, expected):
     if person is not None:
         client.force_login(person)
     before = _state()
+    assert before == world["state"], "an earlier test's changes were not rolled back"
     response = client.get(url) if method == "GET" else client.post(url, {})
     if expected == LOGIN:
         assert response.status_code == 302, f"{role} {method} {url}: {response.status_code}, expected sign-in"
@@ -256,7 +255,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "method", "role"), CASES)
-def test_matrix(client, world, name, method, role, mailoutbox):
+def test_matrix(db, client, world, name, method, role, mailoutbox):
     make_kwargs, methods = MATRIX[name]
     url = reverse(name, kwargs=make_kwargs(world))
     response = _check(client, world, url, method, role, methods[method][role])
@@ -274,7 +273,7 @@ PARTNER_CASES = [
 
 
 @pytest.mark.parametrize(("name", "method", "role"), PARTNER_CASES)
-def test_partner_portal_for_people_without_a_membership(client, world, name, method, role, mailoutbox):
+def test_partner_portal_for_people_without_a_membership(db, client, world, name, method, role, mailoutbox):
     make_kwargs, methods = PARTNER_MATRIX[name]
     url = reverse(f"partners:{name}", kwargs=make_kwargs(world))
     expected = methods[method]["learner"]  # no membership: as the partner matrix's learner

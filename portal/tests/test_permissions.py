@@ -19,10 +19,21 @@ The list of URLs is built from ``portal/urls.py``: a new URL without an entry he
 import pytest
 from django.urls import reverse
 
+from academy.tests.factories import UserFactory
+from partners.models import PartnerMembership
+from partners.tests.factories import PartnerMembershipFactory, PartnerOrganisationFactory
 from portal import urls as partner_urls
 from portal.models import EnrolmentUpload
 from portal.tests.factories import EnrolmentUploadFactory
 from programmes.models import Cohort, Enrolment
+from programmes.tests.factories import (
+    CohortFactory,
+    CompetencyFactory,
+    CoreDomainFactory,
+    CourseDomainFactory,
+    EnrolmentFactory,
+    ProgrammeFactory,
+)
 
 ROLES = ["anonymous", "learner", "viewer", "coordinator", "other_coordinator", "staff"]
 
@@ -95,8 +106,37 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def ctx(request, cohort, enrolment, coordinator, viewer, other_coordinator, staff_user, learner, framework):
+def make_ctx() -> dict:
+    """The organisation's cohort with one learner enrolled, its framework, a pending upload and
+    one person per role: the same people as the root conftest's fixtures of the same names."""
+    partner = PartnerOrganisationFactory(name="Hackney Community Voices", slug="hackney-community-voices")
+    other_partner = PartnerOrganisationFactory(name="Newham Borough Council", slug="newham-borough-council")
+    coordinator = PartnerMembershipFactory(
+        user__email="coordinator@example.org", user__full_name="Cora Coordinator", organisation=partner
+    ).user
+    viewer = PartnerMembershipFactory(
+        user__email="viewer@example.org",
+        user__full_name="Vic Viewer",
+        organisation=partner,
+        role=PartnerMembership.Role.VIEWER,
+    ).user
+    other_coordinator = PartnerMembershipFactory(
+        user__email="other.coordinator@example.org", user__full_name="Olu Other", organisation=other_partner
+    ).user
+    staff_user = UserFactory(email="staff@example.org", full_name="Sam Staff", staff=True)
+    programme = ProgrammeFactory(title="Lived Experience of Poverty", slug="lived-experience", partners=[partner])
+    domains = [
+        CoreDomainFactory(name="Ethics"),
+        CoreDomainFactory(name="Research methods"),
+        CourseDomainFactory(name="Peer interviewing", programme=programme),
+    ]
+    for domain in domains:
+        CompetencyFactory.create_batch(2, domain=domain)
+    facilitator = UserFactory(email="facilitator@example.org", full_name="Fay Facilitator")
+    cohort = CohortFactory(programme=programme, partner=partner, name="Hackney spring cohort")
+    cohort.facilitators.add(facilitator)
+    learner = UserFactory(email="learner@example.org", full_name="Zoë Ó'Brien-Łukasz")
+    enrolment = EnrolmentFactory(learner=learner, cohort=cohort)
     upload = EnrolmentUploadFactory(cohort=cohort, uploaded_by=coordinator)
     people = {
         "anonymous": None,
@@ -106,7 +146,24 @@ def ctx(request, cohort, enrolment, coordinator, viewer, other_coordinator, staf
         "other_coordinator": other_coordinator,
         "staff": staff_user,
     }
-    return {"cohort": cohort, "enrolment": enrolment, "upload": upload, "people": people}
+    return {
+        "cohort": cohort,
+        "enrolment": enrolment,
+        "upload": upload,
+        "people": people,
+        "facilitator": facilitator,
+        "other_partner": other_partner,
+    }
+
+
+@pytest.fixture(scope="module")
+def ctx(module_db):
+    """Made once for the module; each test's changes are rolled back before the next (see
+    ``module_db`` in the root conftest)."""
+    with module_db.unblock():
+        ctx = make_ctx()
+        ctx["state"] = _state()
+    return ctx
 
 
 def _state():
@@ -118,7 +175,7 @@ def _state():
 
 
 @pytest.mark.parametrize(("name", "method", "role"), CASES)
-def test_matrix(client, ctx, name, method, role, captured_invitations, mailoutbox):
+def test_matrix(db, client, ctx, name, method, role, captured_invitations, mailoutbox):
     make_kwargs, methods = MATRIX[name]
     expected = methods[method][role]
     person = ctx["people"][role]
@@ -126,6 +183,7 @@ def test_matrix(client, ctx, name, method, role, captured_invitations, mailoutbo
         client.force_login(person)
     url = reverse(f"partners:{name}", kwargs=make_kwargs(ctx))
     before = _state()
+    assert before == ctx["state"], "an earlier test's changes were not rolled back"
     response = client.get(url) if method == "GET" else client.post(url, {})
     assert response.status_code == expected, f"{role} {method} {url}"
     if expected == 302 and role == "anonymous":
