@@ -107,6 +107,14 @@ from django.test import Client
 client = Client(HTTP_HOST="academy.example.org")
 plain = client.get("/accounts/login/")
 secure = client.get("/accounts/login/", secure=True)
+# Signing in for real sets the session cookie.
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+person = get_user_model().objects.create_user(email="probe@example.org", password="probe-password-0123")
+EmailAddress.objects.create(user=person, email=person.email, verified=True, primary=True)
+signed_in = client.post(
+    "/accounts/login/", {"login": person.email, "password": "probe-password-0123"}, secure=True
+)
 print(json.dumps({
     "plain_status": plain.status_code,
     "plain_location": plain.get("Location", ""),
@@ -116,15 +124,16 @@ print(json.dumps({
     "permissions": secure.get("Permissions-Policy", ""),
     "referrer": secure.get("Referrer-Policy", ""),
     "csrf_cookie_secure": bool(secure.cookies["csrftoken"]["secure"]) if "csrftoken" in secure.cookies else None,
-    "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
-    "session_cookie_httponly": settings.SESSION_COOKIE_HTTPONLY,
-    "csrf_cookie_setting_secure": settings.CSRF_COOKIE_SECURE,
+    "session_cookie": {k: bool(signed_in.cookies["sessionid"][k]) for k in ("secure", "httponly")}
+    if "sessionid" in signed_in.cookies else None,
+    "signed_in_status": signed_in.status_code,
 }))
 """
 
 
 def test_production_serves_https_only_with_hsts_and_secure_cookies(tmp_path):
-    """The production settings themselves, in a fresh process: redirect to HTTPS, HSTS, secure cookies."""
+    """The production settings themselves, in a fresh process: redirect to HTTPS, HSTS, and the cookies
+    a real sign-in sets are Secure (and the session's HttpOnly)."""
     result = subprocess.run(
         [sys.executable, "-c", PRODUCTION_PROBE],
         cwd=ROOT,
@@ -145,9 +154,8 @@ def test_production_serves_https_only_with_hsts_and_secure_cookies(tmp_path):
     assert "camera=()" in probe["permissions"]
     assert probe["referrer"] == "strict-origin-when-cross-origin"
     assert probe["csrf_cookie_secure"] is True
-    assert probe["session_cookie_secure"] is True
-    assert probe["session_cookie_httponly"] is True
-    assert probe["csrf_cookie_setting_secure"] is True
+    assert probe["signed_in_status"] == 302
+    assert probe["session_cookie"] == {"secure": True, "httponly": True}
 
 
 # --- Templates a strict CSP cannot break ---------------------------------------------------------
