@@ -68,17 +68,21 @@ def profile(label: str, path: str, session_key: str | None) -> None:
         print(f"      repeated {count}x: {shape}", file=sys.stderr)
 
 
-def targets() -> None:
+def choose(vacuum: bool = True) -> tuple[dict, dict, str]:
+    """The pages to measure and the sessions to measure them with: a typical learner (most
+    achievements), the coordinator of the largest cohort and an issued certificate. Returns
+    (pages, sessions, a sentence describing them)."""
     import django
 
     django.setup()
     from django.db import connection
     from django.db.models import Count, Q
 
-    # Fresh planner statistics and visibility maps after the bulk seed, now rather than by an
-    # autovacuum worker competing for the CPU while wrk measures.
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE)")
+    if vacuum:
+        # Fresh planner statistics and visibility maps after the bulk seed, now rather than by an
+        # autovacuum worker competing for the CPU while wrk measures.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
     from django.urls import reverse
 
     from certificates.models import Certificate
@@ -128,11 +132,16 @@ def targets() -> None:
         "CSRF_COOKIE": _get_new_csrf_string(),
     }
     enrolments = Enrolment.objects.filter(learner=learner).count()
-    print(
+    described = (
         f"Learner {learner.email} ({enrolments} enrolment(s)); coordinator {membership.user.email};"
-        f" cohort {cohort.pk} with {cohort.size} learners; certificate {certificate.verification_code}.",
-        file=sys.stderr,
+        f" cohort {cohort.pk} with {cohort.size} learners; certificate {certificate.verification_code}."
     )
+    return pages, sessions, described
+
+
+def targets() -> None:
+    pages, sessions, described = choose()
+    print(described, file=sys.stderr)
     print("One request each, in-process (query counts):", file=sys.stderr)
     profile("floor (/healthz/)", "/healthz/", None)
     profile("learner dashboard", pages["LEARNER_PATH"], sessions["LEARNER_SESSION"])

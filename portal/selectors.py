@@ -5,12 +5,14 @@ select_related / annotations so a page's query count is decided here and does no
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from academy.models import User
+from certificates.models import Certificate
 from partners.models import PartnerMembership, PartnerOrganisation
 from partners.selectors import organisations_for
 from programmes.models import Achievement, Cohort, Enrolment
@@ -86,15 +88,39 @@ def portal_organisations(*, user) -> list[PortalOrganisation]:
     return list(result.values())
 
 
-def cohort_with_counts(*, cohort: Cohort) -> Cohort:
-    return cohorts_with_counts(Cohort.objects.filter(pk=cohort.pk).select_related("programme", "partner")).get()
+def cohort_page(*, user, cohort_id) -> tuple[Cohort, list[Enrolment]] | None:
+    """The cohort's page in TWO queries: the cohort if ``user`` may see it (else None), with its
+    programme, partner and ``can_act`` (staff, or a coordinator of its organisation), and its
+    learners (``cohort_enrolments``). The counts ``cohorts_with_counts`` gives the portal's front
+    page (enrolled, active, completed, certified) are taken from those same rows, not from a
+    second pass over the cohort's enrolments grouped in SQL."""
+    if user.is_staff:
+        may_act = Value(True, output_field=BooleanField())
+    else:
+        may_act = Exists(
+            PartnerMembership.objects.filter(
+                user=user, organisation=OuterRef("partner_id"), role=PartnerMembership.Role.COORDINATOR
+            )
+        )
+    cohort = cohorts_for(user=user).filter(pk=cohort_id).annotate(can_act=may_act).first()
+    if cohort is None:
+        return None
+    enrolments = list(cohort_enrolments(cohort=cohort).annotate(certificate_status=F("certificate__status")))
+    statuses = Counter(e.status for e in enrolments)
+    cohort.n_enrolled = sum(statuses[s] for s in Enrolment.LIVE_STATUSES)
+    cohort.n_active = statuses[Enrolment.Status.INVITED] + statuses[Enrolment.Status.ACTIVE]
+    cohort.n_completed = statuses[Enrolment.Status.COMPLETED]
+    cohort.n_certified = sum(1 for e in enrolments if e.certificate_status == Certificate.Status.ISSUED)
+    return cohort, enrolments
 
 
 def cohort_enrolments(*, cohort: Cohort) -> QuerySet[Enrolment]:
-    """The cohort's learners, live ones first, with their accounts (one query)."""
+    """The cohort's learners, live ones first, with the parts of their accounts the page shows
+    (one query)."""
     return (
         Enrolment.objects.filter(cohort=cohort)
         .select_related("learner")
+        .only("id", "cohort_id", "status", "withdrawn_at", "learner__id", "learner__full_name", "learner__email")
         .order_by(
             # withdrawn learners at the end, kept for history
             Case(When(status=Enrolment.Status.WITHDRAWN, then=Value(1)), default=Value(0)),

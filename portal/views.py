@@ -130,17 +130,18 @@ def _add_errors(form, exc: ValidationError):
 @require_GET
 def cohort_detail(request, cohort_id):
     """Members of the cohort's organisation (any role), and staff: the cohort's learners."""
-    cohort = selectors.cohort_with_counts(cohort=_cohort(request, cohort_id))
-    return render(
-        request,
-        "portal/cohort_detail.html",
-        _cohort_context(
-            request,
-            cohort,
-            enrolments=selectors.cohort_enrolments(cohort=cohort),
-            places_left=max(cohort.capacity - cohort.n_enrolled, 0),
-        ),
-    )
+    page = selectors.cohort_page(user=request.user, cohort_id=cohort_id)
+    if page is None:
+        raise Http404
+    cohort, enrolments = page
+    context = {
+        "cohort": cohort,
+        "organisation": cohort.partner,
+        "can_act": cohort.can_act,
+        "enrolments": enrolments,
+        "places_left": max(cohort.capacity - cohort.n_enrolled, 0),
+    }
+    return render(request, "portal/cohort_detail.html", context)
 
 
 # --- Enrolling ----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Reads of the competency framework, learners' progress, and the enrolment rules' checks."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -45,35 +46,36 @@ def enrolment_is_complete(*, enrolment: Enrolment) -> bool:
 @dataclass
 class CompetencyProgress:
     competency: Competency
-    achievement: Achievement | None
+    achievement: Achievement | None  # loaded on an enrolment's page; the dashboard only counts
+    achieved: bool = False
 
-    @property
-    def achieved(self) -> bool:
-        return self.achievement is not None
+    def __post_init__(self):
+        self.achieved = self.achieved or self.achievement is not None
 
 
+# Built once, then only read: each figure is computed once per page, however often a template shows it.
 @dataclass
 class DomainProgress:
     domain: CompetencyDomain
     items: list[CompetencyProgress] = field(default_factory=list)
 
-    @property
+    @cached_property
     def total(self) -> int:
         return len(self.items)
 
-    @property
+    @cached_property
     def achieved_count(self) -> int:
         return sum(1 for item in self.items if item.achieved)
 
-    @property
+    @cached_property
     def percent(self) -> int:
         return round(100 * self.achieved_count / self.total) if self.total else 0
 
-    @property
+    @cached_property
     def achieved_items(self) -> list[CompetencyProgress]:
         return [item for item in self.items if item.achieved]
 
-    @property
+    @cached_property
     def missing_items(self) -> list[CompetencyProgress]:
         return [item for item in self.items if not item.achieved]
 
@@ -84,37 +86,43 @@ class EnrolmentProgress:
     core: list[DomainProgress]
     course: list[DomainProgress]
 
-    @property
+    @cached_property
     def domains(self) -> list[DomainProgress]:
         return [*self.core, *self.course]
 
-    @property
+    @cached_property
     def total(self) -> int:
         return sum(d.total for d in self.domains)
 
-    @property
+    @cached_property
     def achieved_count(self) -> int:
         return sum(d.achieved_count for d in self.domains)
 
-    @property
+    @cached_property
     def percent(self) -> int:
         return round(100 * self.achieved_count / self.total) if self.total else 0
 
-    @property
+    @cached_property
     def missing_count(self) -> int:
         return self.total - self.achieved_count
 
 
-def _required_for_programmes(programme_ids: set[int]) -> list[Competency]:
-    """Every programme's requirements in ONE query (core domains are shared)."""
+def _required_for_programmes(programme_ids: set[int], *, detail: bool) -> list[Competency]:
+    """Every programme's requirements in ONE query (core domains are shared). Without ``detail``
+    (the dashboard's counts) only what is counted and named is loaded, not the statements."""
     if not programme_ids:
         return []
-    return list(
+    competencies = (
         Competency.objects.filter(is_active=True)
         .filter(Q(domain__is_core=True) | Q(domain__programme_id__in=programme_ids))
         .select_related("domain")
         .order_by("-domain__is_core", "domain__order", "domain__name", "order", "id")
     )
+    if not detail:
+        competencies = competencies.only(
+            "id", "domain_id", "domain__id", "domain__name", "domain__is_core", "domain__programme_id"
+        )
+    return list(competencies)
 
 
 def _progress(enrolment: Enrolment, required: list[Competency], achievements: dict[int, Achievement]):
@@ -127,18 +135,25 @@ def _progress(enrolment: Enrolment, required: list[Competency], achievements: di
         bucket = core if domain.is_core else course
         if domain.pk not in bucket:
             bucket[domain.pk] = DomainProgress(domain=domain)
-        bucket[domain.pk].items.append(CompetencyProgress(competency, achievements.get(competency.pk)))
+        bucket[domain.pk].items.append(
+            CompetencyProgress(competency, achievements.get(competency.pk), achieved=competency.pk in achievements)
+        )
     return EnrolmentProgress(enrolment=enrolment, core=list(core.values()), course=list(course.values()))
 
 
-def _enrolments_progress(enrolments: list[Enrolment]) -> list[EnrolmentProgress]:
-    required = _required_for_programmes({e.programme_id for e in enrolments})
-    by_enrolment: dict[int, dict[int, Achievement]] = {e.pk: {} for e in enrolments}
+def _enrolments_progress(enrolments: list[Enrolment], *, detail: bool = True) -> list[EnrolmentProgress]:
+    """Progress per domain; with ``detail``, each achievement's date and who recorded it (an
+    enrolment's page), without, only which competencies are achieved (the dashboard's counts)."""
+    required = _required_for_programmes({e.programme_id for e in enrolments}, detail=detail)
+    by_enrolment: dict[int, dict[int, Achievement | None]] = {e.pk: {} for e in enrolments}
     if enrolments:
-        for achievement in Achievement.objects.filter(enrolment__in=[e.pk for e in enrolments]).select_related(
-            "recorded_by"
-        ):
-            by_enrolment[achievement.enrolment_id][achievement.competency_id] = achievement
+        achievements = Achievement.objects.filter(enrolment__in=[e.pk for e in enrolments])
+        if detail:
+            for achievement in achievements.select_related("recorded_by"):
+                by_enrolment[achievement.enrolment_id][achievement.competency_id] = achievement
+        else:
+            for enrolment_id, competency_id in achievements.values_list("enrolment_id", "competency_id"):
+                by_enrolment[enrolment_id][competency_id] = None
     return [_progress(e, required, by_enrolment[e.pk]) for e in enrolments]
 
 
@@ -157,7 +172,7 @@ def learner_dashboard(*, learner) -> list[EnrolmentProgress]:
             "-enrolled_at",
         )
     )
-    return _enrolments_progress(enrolments)
+    return _enrolments_progress(enrolments, detail=False)
 
 
 def learner_enrolment_progress(*, learner, enrolment_id: int) -> EnrolmentProgress | None:
