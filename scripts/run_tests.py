@@ -38,7 +38,6 @@ def main() -> int:
             print(f"CI=true and these services do not answer: {', '.join(missing)}.", file=sys.stderr)
             return 1
         print(f"NOTICE: {', '.join(missing)} not answering; tests that need them use SQLite / run in-process.")
-    env.setdefault("ACADEMY_TESTING", "1")
     print(f"Tests use database {env.get('DATABASE_URL', 'SQLite')} and Redis {env.get('REDIS_URL', '(none)')}.")
     os.execvp(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])
     return 0  # not reached
