@@ -28,11 +28,6 @@ from programmes.tests.factories import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def superuser(db):
     return UserFactory(email="root@example.org", full_name="Rita Root", staff=True)

@@ -15,11 +15,6 @@ from programmes.selectors import enrolment_is_complete, required_competencies
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed(**options) -> str:
     out = io.StringIO()
     call_command("seed_demo", stdout=out, **options)

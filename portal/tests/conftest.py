@@ -17,9 +17,3 @@ def captured_invitations(monkeypatch):
 
     monkeypatch.setattr("academy.services.learner_invitations_queue", fake_queue)
     return calls
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The role fixtures hash passwords; a fast hasher keeps the permission matrix quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
