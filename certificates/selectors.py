@@ -28,6 +28,18 @@ def certificate_for_verification(*, code: str) -> Certificate | None:
     return None
 
 
+def certificates_by_enrolment(enrolment_ids: list[int]) -> dict[int, Certificate]:
+    """The certificate (if any) of each enrolment, in one query."""
+    if not enrolment_ids:
+        return {}
+    return {
+        c.enrolment_id: c
+        for c in Certificate.objects.filter(enrolment_id__in=enrolment_ids).only(
+            "id", "enrolment_id", "status", "verification_code", "version", "issued_at", "revoked_at"
+        )
+    }
+
+
 def certificate_by_sha256(*, sha256: str) -> tuple[Certificate | None, CertificateVersion | None]:
     """The certificate whose current PDF, or one of whose superseded versions, has this hash."""
     certificate = Certificate.objects.filter(sha256=sha256).exclude(sha256="").first()

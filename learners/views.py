@@ -13,23 +13,11 @@ from academy import personal_data as personal_data_sections
 from academy import services as account_services
 from academy import views as academy_views
 from academy.models import NameChangeRequest
-from certificates.models import Certificate
+from certificates import selectors as certificate_selectors
 from programmes import selectors as programme_selectors
 
 from . import services
 from .forms import ProfileForm
-
-
-def _certificates_by_enrolment(enrolment_ids: list[int]) -> dict:
-    """The certificate (if any) of each enrolment, in one query."""
-    if not enrolment_ids:
-        return {}
-    return {
-        c.enrolment_id: c
-        for c in Certificate.objects.filter(enrolment_id__in=enrolment_ids).only(
-            "id", "enrolment_id", "status", "verification_code", "version", "issued_at", "revoked_at"
-        )
-    }
 
 
 @require_GET
@@ -39,7 +27,7 @@ def home(request):
     if not request.user.is_authenticated:
         return academy_views.home(request)
     progress = programme_selectors.learner_dashboard(learner=request.user)
-    certificates = _certificates_by_enrolment([p.enrolment.pk for p in progress])
+    certificates = certificate_selectors.certificates_by_enrolment([p.enrolment.pk for p in progress])
     for item in progress:
         item.certificate = certificates.get(item.enrolment.pk)
     context = {
@@ -58,7 +46,7 @@ def enrolment_detail(request, enrolment_id: int):
     item = programme_selectors.learner_enrolment_progress(learner=request.user, enrolment_id=enrolment_id)
     if item is None:
         raise Http404
-    item.certificate = _certificates_by_enrolment([item.enrolment.pk]).get(item.enrolment.pk)
+    item.certificate = certificate_selectors.certificates_by_enrolment([item.enrolment.pk]).get(item.enrolment.pk)
     return render(request, "learners/enrolment_detail.html", {"item": item})
 
 
