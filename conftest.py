@@ -3,9 +3,13 @@
 Per-app fixtures live beside the app's tests; factories live in ``<app>/tests/factories.py``.
 """
 
+import os
+
 import pytest
 from django.db import transaction
 from django.test.utils import override_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from academy.tests.factories import UserFactory
 from partners.models import PartnerMembership
@@ -168,3 +172,13 @@ def enrolment(learner, cohort):
 @pytest.fixture
 def other_learner(cohort):
     return EnrolmentFactory(learner__email="other.learner@example.org", cohort=cohort).learner
+
+
+# Property-based tests (Hypothesis): a bounded budget, the same on every run in CI (derandomised,
+# no deadline: a loaded CI machine must not turn slowness into failures). HYPOTHESIS_PROFILE=dev
+# explores more.
+hypothesis_settings.register_profile(
+    "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("dev", max_examples=500, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -31,6 +31,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SITE_ID = 1
+# The site's name in emails and page titles (allauth reads it from the Sites framework, which
+# academy keeps in step with these settings after every migrate).
+SITE_NAME = env.str("SITE_NAME", default="Citizen Science Academy")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -97,6 +100,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRODUCTION else 0)
+# A kept connection is checked before each request reuses it, so a restarted database costs no
+# failed request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, sessions' neighbours) -------------------------------------------------
@@ -152,6 +158,11 @@ ACCOUNT_RATE_LIMITS = {
     "invitation_request": "20/m/ip,3/10m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Citizen Science Academy] "
+# The client's address: X-Forwarded-For is trusted for this many proxies in front of the web
+# processes (0: the address the connection came from). academy.client.client_ip reads it; every
+# rate limit (allauth's too) counts by that address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 ACCOUNT_ADAPTER = "academy.adapters.AccountAdapter"
 # Invitation links (academy.tokens) work once and for this many days.
@@ -224,6 +235,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue certificates still pending (or failed with attempts left) after a lost message.
     "certificates-sweep": {"task": "certificates.tasks.certificates_sweep_task", "schedule": 300.0},
+    # Send invitations still unsent a few minutes after they were recorded (a lost message).
+    "invitations-sweep": {"task": "academy.tasks.invitations_sweep_task", "schedule": 120.0},
 }
 
 # --- Certificates -----------------------------------------------------------------------------
