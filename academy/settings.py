@@ -167,6 +167,10 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 ACCOUNT_ADAPTER = "academy.adapters.AccountAdapter"
 # Invitation links (academy.tokens) work once and for this many days.
 INVITATION_TIMEOUT_DAYS = env.int("INVITATION_TIMEOUT_DAYS", default=14)
+# Invitation emails go in chunks (one task and one SMTP connection each); the sweeper sends any
+# still unsent this many minutes after they were recorded (a broker that was down or flushed).
+INVITATION_CHUNK_SIZE = env.int("INVITATION_CHUNK_SIZE", default=50)
+INVITATION_SWEEP_AFTER_MINUTES = env.int("INVITATION_SWEEP_AFTER_MINUTES", default=3)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
