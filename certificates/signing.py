@@ -48,6 +48,10 @@ class SignatureCheck:
     trusted: bool = False
     signer: str = ""
     problem: str = ""
+    # The signature covers every byte of the file: nothing was appended after signing (an
+    # incremental update leaves the signed revision intact but adds content it does not cover).
+    whole_file: bool = False
+    readable: bool = True
 
 
 _lock = threading.Lock()
@@ -220,28 +224,27 @@ def pdf_signature_check(data: bytes) -> SignatureCheck:
     ``intact`` means the signed bytes were not changed; ``valid`` that the signature is
     cryptographically sound; ``trusted`` that it chains to the configured CA.
     """
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-        return SignatureCheck(
-            signed=False, problem=_("This file is not a PDF we can read (%(error)s).") % {"error": exc}
-        )
+    except Exception as exc:
+        # Anything the parser raises on a hostile file: PdfError, ValueError and friends, and a
+        # RecursionError for thousands of nested arrays. The visitor gets one clear answer.
+        logger.info("Uploaded file not readable as a PDF: %s: %s", type(exc).__name__, str(exc)[:200])
+        return SignatureCheck(signed=False, readable=False, problem=_("We could not read this file as a PDF."))
     if not signatures:
         return SignatureCheck(signed=False, problem=_("This PDF has no digital signature."))
     context = ValidationContext(trust_roots=_trust_roots(), allow_fetching=False)
     try:
         status = validate_pdf_signature(signatures[0], signer_validation_context=context)
     except Exception as exc:  # a malformed signature dictionary can raise many kinds of error
-        logger.info("Signature validation error: %s", exc)
-        return SignatureCheck(
-            signed=True, problem=_("The signature could not be checked (%(error)s).") % {"error": exc}
-        )
+        logger.info("Signature validation error: %s: %s", type(exc).__name__, str(exc)[:200])
+        return SignatureCheck(signed=True, problem=_("The signature could not be checked."))
     signer_name = ""
     with contextlib.suppress(AttributeError):
         signer_name = status.signing_cert.subject.human_friendly
@@ -251,4 +254,5 @@ def pdf_signature_check(data: bytes) -> SignatureCheck:
         valid=bool(status.valid),
         trusted=bool(status.trusted),
         signer=signer_name,
+        whole_file=getattr(status, "coverage", None) == SignatureCoverageLevel.ENTIRE_FILE,
     )

@@ -4,52 +4,66 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import time
+import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import condition, require_GET, require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from academy.client import client_ip
 
 from .forms import FileCheckForm, VerificationCodeForm
 from .models import Certificate
 from .selectors import certificate_by_sha256, certificate_for_download, certificate_for_verification
 from .services import verification_code_normalise
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+logger = logging.getLogger(__name__)
 
 
-def _rate(action: str) -> tuple[int, int]:
-    """``settings.CERTIFICATE_RATE_LIMITS[action]`` ("60/m") as (requests, seconds)."""
-    amount, _slash, period = settings.CERTIFICATE_RATE_LIMITS[action].partition("/")
-    return int(amount), _PERIODS[period or "m"]
+def _client_key(group, request) -> str:
+    """Each visitor's own bucket, behind the trusted proxies too (``academy.client.client_ip``)."""
+    return client_ip(request)
 
 
-def rate_limit_consume(request, action: str) -> bool:
-    """Count one use of ``action`` by this IP address in a fixed window; False once over the limit."""
-    limit, period = _rate(action)
-    window = int(time.time() // period)
-    key = f"certificates:rl:{action}:{request.META.get('REMOTE_ADDR', '')}:{window}"
-    cache.add(key, 0, timeout=period + 1)
+def _rate(action: str):
+    """The rate of ``action`` read at request time from ``settings.CERTIFICATE_RATE_LIMITS`` ("60/m")."""
+
+    def rate(group, request) -> str:
+        return settings.CERTIFICATE_RATE_LIMITS[action]
+
+    return rate
+
+
+def rate_limit_exceeded(request, action: str) -> bool:
+    """Count one use of ``action`` by this visitor (django-ratelimit, fixed window in the cache);
+    True once over ``CERTIFICATE_RATE_LIMITS[action]``. With the cache unreachable the check fails
+    open with a logged warning: verification is public and read-only, better served than refused."""
     try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=period + 1)
-        used = 1
-    return used <= limit
+        return is_ratelimited(
+            request,
+            group=f"certificates:{action}",
+            key=_client_key,
+            rate=_rate(action),
+            method=is_ratelimited.ALL,
+            increment=True,
+        )
+    except Exception:  # the cache backend's connection errors (django-redis raises its own kinds)
+        logger.warning("Verification rate limit %s not counted: the cache is unreachable.", action, exc_info=True)
+        return False
 
 
 def rate_limited(action: str, *, methods: tuple[str, ...] = ("GET", "POST")):
-    """Refuse with 429 once this IP address has used up ``CERTIFICATE_RATE_LIMITS[action]``."""
+    """Refuse with 429 once this visitor has used up ``CERTIFICATE_RATE_LIMITS[action]``."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
-            if request.method in methods and not rate_limit_consume(request, action):
+            if request.method in methods and rate_limit_exceeded(request, action):
                 return render(request, "certificates/rate_limited.html", status=429)
             return view(request, *args, **kwargs)
 
@@ -143,19 +157,41 @@ def file_check(request):
         chunks.append(chunk)
     certificate, version = certificate_by_sha256(sha256=digest.hexdigest())
     signature = pdf_signature_check(b"".join(chunks))
+    outcome = file_check_outcome(certificate=certificate, version=version, signature=signature)
     return render(
         request,
         "certificates/file_check_result.html",
         {
             "file_form": FileCheckForm(),
+            "outcome": outcome,
+            "genuine": outcome == "genuine",
+            "revoked": outcome == "revoked",
             "certificate": certificate,
             "version": version,
             "signature": signature,
-            "genuine": certificate is not None and signature.intact and signature.valid,
-            "revoked": certificate is not None and certificate.status == Certificate.Status.REVOKED,
             "file_name": upload.name[:120],
         },
     )
+
+
+# The answers of the file check, one per result page (file_check_result.html shows each).
+FILE_CHECK_OUTCOMES = ("revoked", "earlier_version", "genuine", "unreadable", "not_issued")
+
+
+def file_check_outcome(*, certificate, version, signature) -> str:
+    """Which answer a checked file gets. A revoked certificate is revoked in every version; only
+    bytes identical to the current issued file with an intact signature are "genuine"; a file we
+    did not issue is "not issued" whatever its signature says (an incremental update appended to
+    a genuine file keeps the signed revision intact, and must not read as reassurance)."""
+    if certificate is not None and certificate.status == Certificate.Status.REVOKED:
+        return "revoked"
+    if certificate is not None and version is not None:
+        return "earlier_version"
+    if certificate is not None and signature.intact and signature.valid:
+        return "genuine"
+    if not signature.readable:
+        return "unreadable"
+    return "not_issued"
 
 
 @never_cache

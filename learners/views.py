@@ -26,6 +26,12 @@ def home(request):
     enrolments only); staff, facilitators and partners also see links to their tools."""
     if not request.user.is_authenticated:
         return academy_views.home(request)
+    return _dashboard(request)
+
+
+@never_cache
+def _dashboard(request):
+    """The signed-in person's dashboard: personal, so never kept by a browser or proxy cache."""
     progress = programme_selectors.learner_dashboard(learner=request.user)
     certificates = certificate_selectors.certificates_by_enrolment([p.enrolment.pk for p in progress])
     for item in progress:
@@ -37,6 +43,7 @@ def home(request):
     return render(request, "learners/dashboard.html", context)
 
 
+@never_cache
 @login_required
 @require_GET
 def enrolment_detail(request, enrolment_id: int):
@@ -50,6 +57,7 @@ def enrolment_detail(request, enrolment_id: int):
     return render(request, "learners/enrolment_detail.html", {"item": item})
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request):
@@ -89,6 +97,16 @@ def personal_data(request):
     return response
 
 
+def _name_change_request(value) -> NameChangeRequest | None:
+    """The request a staff form names by its id, or None for anything that is not one (``abc``,
+    a number too big for the database, a negative number)."""
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return NameChangeRequest.objects.filter(pk=int(value)).first()
+
+
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def name_change_requests(request):
@@ -98,7 +116,7 @@ def name_change_requests(request):
     if not request.user.is_staff:
         raise Http404
     if request.method == "POST":
-        req = NameChangeRequest.objects.filter(pk=request.POST.get("request_id")).first()
+        req = _name_change_request(request.POST.get("request_id"))
         decision = request.POST.get("decision")
         if req is None or decision not in {"approve", "decline"}:
             raise Http404

@@ -1,5 +1,8 @@
 """The partner portal. Thin views: selectors read, services write.
 
+Every page and export is personal (names, email addresses, progress): ``never_cache`` sends
+``Cache-Control: private, no-store`` (and ``no-cache``) so no browser or shared cache keeps it.
+
 Who may see what (``portal/tests/test_permissions.py`` walks every URL for every role):
 - anonymous visitors are sent to sign in;
 - people with no partner membership (learners) get 404 everywhere;
@@ -20,6 +23,7 @@ from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from partners import selectors as partner_selectors
@@ -71,6 +75,7 @@ def _enrolled_message(request, enrolments, cohort):
 # --- Organisations and cohorts ------------------------------------------------------------------
 
 
+@never_cache
 @login_required
 @require_GET
 def portal(request):
@@ -80,6 +85,7 @@ def portal(request):
     return render(request, "portal/portal.html", {"organisations": selectors.portal_organisations(user=request.user)})
 
 
+@never_cache
 @login_required
 @GET_POST
 def cohort_create(request, org_slug):
@@ -101,6 +107,7 @@ def cohort_create(request, org_slug):
     return render(request, "portal/cohort_form.html", {"form": form, "organisation": organisation})
 
 
+@never_cache
 @login_required
 @GET_POST
 def cohort_edit(request, cohort_id):
@@ -126,6 +133,7 @@ def _add_errors(form, exc: ValidationError):
         form.add_error(None, exc.messages)
 
 
+@never_cache
 @login_required
 @require_GET
 def cohort_detail(request, cohort_id):
@@ -187,6 +195,7 @@ def _refuse_if_closed(request, cohort):
     return None
 
 
+@never_cache
 @login_required
 @GET_POST
 def enrol_one(request, cohort_id):
@@ -203,6 +212,7 @@ def enrol_one(request, cohort_id):
     return render(request, "portal/enrol_one.html", _cohort_context(request, cohort, form=form))
 
 
+@never_cache
 @login_required
 @GET_POST
 def enrol_several(request, cohort_id):
@@ -220,6 +230,7 @@ def enrol_several(request, cohort_id):
     return render(request, "portal/enrol_several.html", _cohort_context(request, cohort, formset=formset))
 
 
+@never_cache
 @login_required
 @GET_POST
 def enrol_upload(request, cohort_id):
@@ -256,6 +267,7 @@ def _pending_upload(request, cohort, upload_id):
     return upload
 
 
+@never_cache
 @login_required
 @require_GET
 def enrol_preview(request, cohort_id, upload_id):
@@ -273,6 +285,7 @@ def enrol_preview(request, cohort_id, upload_id):
     )
 
 
+@never_cache
 @login_required
 @require_POST
 def enrol_confirm(request, cohort_id, upload_id):
@@ -295,6 +308,7 @@ def enrol_confirm(request, cohort_id, upload_id):
     return redirect("partners:cohort_detail", cohort_id=cohort.pk)
 
 
+@never_cache
 @login_required
 @require_GET
 def enrol_template(request):
@@ -311,6 +325,7 @@ def enrol_template(request):
 # --- Withdraw and re-send -----------------------------------------------------------------------
 
 
+@never_cache
 @login_required
 @require_POST
 def enrolment_withdraw_view(request, cohort_id, enrolment_id):
@@ -329,6 +344,7 @@ def enrolment_withdraw_view(request, cohort_id, enrolment_id):
     return redirect("partners:cohort_detail", cohort_id=cohort.pk)
 
 
+@never_cache
 @login_required
 @require_POST
 def invitation_resend(request, cohort_id, enrolment_id):
@@ -358,6 +374,7 @@ def invitation_resend(request, cohort_id, enrolment_id):
 # --- Progress -----------------------------------------------------------------------------------
 
 
+@never_cache
 @login_required
 @require_GET
 def cohort_progress(request, cohort_id):
@@ -370,6 +387,7 @@ def cohort_progress(request, cohort_id):
     )
 
 
+@never_cache
 @login_required
 @require_GET
 def learner_progress(request, cohort_id, enrolment_id):
@@ -389,6 +407,7 @@ def _export_name(cohort, extension):
     return f"{slugify(cohort.name) or 'cohort'}-progress-{timezone.localdate().isoformat()}.{extension}"
 
 
+@never_cache
 @login_required
 @require_GET
 def progress_csv(request, cohort_id):
@@ -401,6 +420,7 @@ def progress_csv(request, cohort_id):
     )
 
 
+@never_cache
 @login_required
 @require_GET
 def progress_xlsx(request, cohort_id):
