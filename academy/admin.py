@@ -13,9 +13,18 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import NameChangeRequest, User
+from .names import name_clean
 
 
-class AcademyUserCreationForm(AdminUserCreationForm):
+class FullNameCleanMixin:
+    """The name printed on certificates follows ``academy.names.name_clean``: NFC, no hidden
+    characters, at least one letter."""
+
+    def clean_full_name(self):
+        return name_clean(self.cleaned_data.get("full_name"))
+
+
+class AcademyUserCreationForm(FullNameCleanMixin, AdminUserCreationForm):
     """Add a person by email address and the full name printed on their certificates."""
 
     class Meta:
@@ -23,7 +32,7 @@ class AcademyUserCreationForm(AdminUserCreationForm):
         fields = ("email", "full_name")
 
 
-class AcademyUserChangeForm(UserChangeForm):
+class AcademyUserChangeForm(FullNameCleanMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
@@ -147,15 +156,33 @@ class NameChangeRequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    def _resolve(self, request, queryset, *, approve: bool):
-        for name_change_request in queryset.filter(status=NameChangeRequest.Status.OPEN):
+    def _resolve(self, request, queryset, *, approve: bool) -> int:
+        """Resolve the open requests; a requested name that breaks the rule of names (one asked for
+        before the rule existed) is not approved, and the staff member is told why. Returns how many
+        were resolved."""
+        resolved = 0
+        for name_change_request in queryset.filter(status=NameChangeRequest.Status.OPEN).select_related("user"):
+            if approve:
+                try:
+                    name_clean(name_change_request.requested_name)
+                except ValidationError as error:
+                    self.message_user(
+                        request,
+                        _("Not approved for %(email)s: %(problem)s Decline the request and ask for the name again.")
+                        % {"email": name_change_request.user.email, "problem": " ".join(error.messages)},
+                        messages.ERROR,
+                    )
+                    continue
             services.name_change_request_resolve(
                 name_change_request=name_change_request, resolved_by=request.user, approve=approve
             )
+            resolved += 1
+        return resolved
 
     @admin.action(description=_("Approve: correct the names (then reissue their certificates)"))
     def approve_selected(self, request, queryset):
-        self._resolve(request, queryset, approve=True)
+        if not self._resolve(request, queryset, approve=True):
+            return
         self.message_user(
             request, _("Names corrected. Reissue each certificate from the certificates admin."), messages.SUCCESS
         )

@@ -279,10 +279,40 @@ def signature_uri_cached(key: tuple, name: str, opener) -> str:
     return uri
 
 
+# Unicode's first-strong isolate and pop directional isolate (UAX #9). Around a text, they give it
+# the direction of its own first letter and keep it from reordering what surrounds it.
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+
+
+def isolated(text: str) -> str:
+    """``text`` between FSI and PDI, so that a name prints in its own direction (an Arabic name
+    right to left, "Sara سارا Khan" left to right) and nothing in it can reorder the sentence around
+    it. WeasyPrint 70 ignores ``dir="auto"`` and ``<bdi>`` gives no first-strong direction, but
+    Pango's bidi algorithm (FriBidi) honours these characters, which print as nothing."""
+    return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}" if text else text
+
+
+def printed_texts(context: dict) -> dict:
+    """The texts the certificate prints that people typed (names, titles, wording), each isolated."""
+    certificate = context["certificate"]
+    return {
+        "learner_name": isolated(certificate.learner_name),
+        "programme_title": isolated(certificate.programme_title),
+        "cohort_name": isolated(certificate.cohort_name),
+        "partner_name": isolated(certificate.partner_name),
+        "wording": isolated(context.get("wording") or ""),
+        "signatory_name": isolated(context.get("signatory_name") or ""),
+        "signatory_title": isolated(context.get("signatory_title") or ""),
+        "domains": [isolated(d["domain"]) for d in certificate.competencies or []],
+    }
+
+
 def certificate_html(context: dict) -> str:
-    """The certificate's HTML (British English, whatever language the request was in)."""
+    """The certificate's HTML (British English, whatever language the request was in). The texts
+    people typed are printed isolated (``printed_texts``); the document's title keeps them as typed."""
     with translation.override("en-gb"):
-        return render_to_string(TEMPLATE, context)
+        return render_to_string(TEMPLATE, {**context, "printed": printed_texts(context)})
 
 
 # How WeasyPrint writes a certificate: tagged, its streams (text, fonts, images) compressed, with PDF

@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from academy.names import name_clean
+
 
 class ProfileForm(forms.Form):
     full_name = forms.CharField(
@@ -22,4 +24,4 @@ class ProfileForm(forms.Form):
         name = " ".join(self.cleaned_data["full_name"].split())
         if not name:
             raise forms.ValidationError(_("Enter your name."))
-        return name
+        return name_clean(name)

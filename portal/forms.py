@@ -6,6 +6,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from academy.names import name_clean
 from programmes.models import Cohort
 from programmes.selectors import live_enrolment_count, open_programmes_for
 
@@ -133,6 +134,9 @@ class LearnerForm(forms.Form):
         help_text=_("As it should appear on their certificate."),
         error_messages={"required": _("Enter the learner’s full name.")},
     )
+
+    def clean_full_name(self):
+        return name_clean(self.cleaned_data["full_name"])
 
 
 class BaseLearnerFormSet(forms.BaseFormSet):

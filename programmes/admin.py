@@ -7,6 +7,7 @@ competencies and domains (``competency_save``, ``domain_save``), achievements
 ``enrolment_withdraw``). A refusal is shown to the staff member and nothing is written.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -18,6 +19,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from academy.admin import ServiceWritesMixin, count_of
+from academy.names import name_clean
 from academy.services import learner_invitation_resend
 
 from . import services
@@ -176,8 +178,22 @@ class CohortInline(admin.TabularInline):
     show_change_link = True
 
 
+class ProgrammeAdminForm(forms.ModelForm):
+    """The signatory's name is printed on every certificate: the rule of names applies
+    (``academy.names.name_clean``); it may be left blank for the Academy's default signatory."""
+
+    class Meta:
+        model = Programme
+        fields = ("signatory_name",)  # the admin's fieldsets add the others
+
+    def clean_signatory_name(self):
+        name = self.cleaned_data.get("signatory_name") or ""
+        return name_clean(name) if name.strip() else ""
+
+
 @admin.register(Programme)
 class ProgrammeAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
+    form = ProgrammeAdminForm
     list_display = ("title", "status", "research_project", "cohorts_count", "learners_count", "completed_count")
     list_filter = ("status", "partner_organisations")
     search_fields = ("title", "slug", "research_project", "summary")

@@ -6,6 +6,11 @@ from django import forms
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+from academy.models import User
+from academy.names import name_clean
+
+NAME_MAX_LENGTH = User._meta.get_field("full_name").max_length
+
 
 class CohortProgressForm(forms.Form):
     """The grid's boxes arrive as ``tick=<enrolment>-<competency>``; each learner's row also sends
@@ -82,12 +87,21 @@ class CohortInviteForm(forms.Form):
             except forms.ValidationError:
                 errors.append(_("Line %(n)s: “%(email)s” is not an email address.") % {"n": number, "email": emails[0]})
                 continue
+            try:
+                name = name_clean(names[0])
+                if len(name) > NAME_MAX_LENGTH:
+                    raise forms.ValidationError(
+                        _("The name is longer than %(max)s characters. Shorten it.") % {"max": NAME_MAX_LENGTH}
+                    )
+            except forms.ValidationError as exc:
+                errors.extend(_("Line %(n)s: %(problem)s") % {"n": number, "problem": m} for m in exc.messages)
+                continue
             email = emails[0].lower()
             if email in seen:
                 errors.append(_("Line %(n)s: %(email)s is listed twice.") % {"n": number, "email": email})
                 continue
             seen.add(email)
-            people.append((names[0], email))
+            people.append((name, email))
         if errors:
             raise forms.ValidationError(errors)
         if not people:

@@ -9,6 +9,7 @@ from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.utils.translation import gettext as _
 
 from academy.models import User
+from academy.names import name_clean
 
 from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
 
@@ -269,6 +270,16 @@ def live_enrolment_count(*, cohort: Cohort) -> int:
 # --- Checking a list of learners before enrolling them ----------------------------------------
 
 
+def enrolled_elsewhere_message() -> str:
+    """What a coordinator is told about a learner who cannot join because of an enrolment their
+    organisation cannot see: the same words whoever runs that enrolment and whatever its status."""
+    return _(
+        "%(email)s cannot be enrolled in this cohort at the moment. We cannot say why here, because "
+        "it concerns the learner’s own record: ask them to contact the Academy, and delete this row "
+        "to enrol the others."
+    )
+
+
 def _error(field_name: str | None, message: str) -> dict:
     return {"field": field_name, "message": message}
 
@@ -284,12 +295,21 @@ def enrolment_problem(*, cohort: Cohort) -> str | None:
 
 def enrolment_rows_check(*, cohort: Cohort, rows: list[dict]) -> list[dict]:
     """Check learners to be enrolled in ``cohort``, in order. ``rows`` are dicts with ``row``
-    (the number the coordinator sees), ``email`` and ``full_name``. Returns new dicts adding
-    ``errors`` (each a ``field`` and a plain-language ``message``) and ``existing_account``.
+    (the number the coordinator sees), ``email`` and ``full_name``. Returns new dicts with the
+    email and name as they would be stored, adding ``errors`` (each a ``field`` and a
+    plain-language ``message``).
 
-    Checks: missing or malformed email, missing or too long name, the same email twice in the
-    list, already enrolled in this programme (any cohort), and over capacity (rows beyond the
-    cohort's free places). Three queries, whatever the number of rows.
+    Checks: missing or malformed email, a missing, too long or unprintable name
+    (``academy.names.name_clean``), the same email twice in the list, already enrolled in this
+    programme (any cohort), and over capacity (rows beyond the cohort's free places). Two queries,
+    whatever the number of rows.
+
+    What the rows say is only what the cohort's organisation may know (the preview shows it to its
+    coordinator): never whether an address has an account (staff or anyone), and nothing about
+    other organisations. A learner already in one of the organisation's own cohorts of this
+    programme is named with that cohort; one enrolled in it with another organisation gets
+    ``enrolled_elsewhere_message()``, which names neither the organisation, nor its cohort, nor the
+    enrolment's status.
     """
     checked = []
     first_row_of: dict[str, int] = {}
@@ -336,20 +356,23 @@ def enrolment_rows_check(*, cohort: Cohort, rows: list[dict]) -> list[dict]:
                     _("The full name is missing. Add the learner’s name as it should appear on their certificate."),
                 )
             )
-        elif len(full_name) > NAME_MAX_LENGTH:
-            errors.append(
-                _error(
-                    "full_name",
-                    _("The name is longer than %(max)s characters. Shorten it.") % {"max": NAME_MAX_LENGTH},
-                )
-            )
-        checked.append(
-            {"row": raw["row"], "email": email, "full_name": full_name, "errors": errors, "existing_account": False}
-        )
+        else:
+            try:
+                full_name = name_clean(full_name)
+            except ValidationError as exc:
+                errors.extend(_error("full_name", message) for message in exc.messages)
+            else:
+                if len(full_name) > NAME_MAX_LENGTH:
+                    errors.append(
+                        _error(
+                            "full_name",
+                            _("The name is longer than %(max)s characters. Shorten it.") % {"max": NAME_MAX_LENGTH},
+                        )
+                    )
+        checked.append({"row": raw["row"], "email": email, "full_name": full_name, "errors": errors})
 
     emails = list(first_row_of)
     enrolled = {}
-    existing = set()
     if emails:
         for learner_email, cohort_id, cohort_name, partner_id in (
             Enrolment.objects.filter(programme_id=cohort.programme_id, learner__email__in=emails)
@@ -357,13 +380,10 @@ def enrolment_rows_check(*, cohort: Cohort, rows: list[dict]) -> list[dict]:
             .values_list("learner__email", "cohort_id", "cohort__name", "cohort__partner_id")
         ):
             enrolled[learner_email] = (cohort_id, cohort_name, partner_id)
-        existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
 
     free = cohort.capacity - live_enrolment_count(cohort=cohort)
     places_used = 0
     for row in checked:
-        if row["email"] in existing:
-            row["existing_account"] = True
         if row["errors"]:
             continue
         if row["email"] in enrolled:
@@ -377,10 +397,7 @@ def enrolment_rows_check(*, cohort: Cohort, rows: list[dict]) -> list[dict]:
                     "them from the other cohort first."
                 ) % {"email": row["email"], "programme": cohort.programme, "cohort": cohort_name}
             else:
-                message = _(
-                    "%(email)s is already enrolled in “%(programme)s” with another organisation. "
-                    "A learner can take a programme only once at a time: delete this row."
-                ) % {"email": row["email"], "programme": cohort.programme}
+                message = enrolled_elsewhere_message() % {"email": row["email"]}
             row["errors"].append(_error("email", message))
             continue
         if places_used >= free:
