@@ -91,11 +91,12 @@ def test_already_enrolled_in_this_programme_with_another_organisation(
     EnrolmentFactory(learner__email="taken@example.org", cohort=other_cohort)
     pending = upload_rows(coordinator_client, cohort, [["taken@example.org", "Tam"]])
     message = errors_by_row(pending)[2][0]
+    # Nothing about the other organisation, its cohort or the enrolment (issue 14, item 7).
     assert message == (
-        "taken@example.org is already enrolled in “Lived Experience of Poverty” with another organisation. "
-        "A learner can take a programme only once at a time: delete this row."
+        "taken@example.org cannot be enrolled in this cohort at the moment. We cannot say why here, because "
+        "it concerns the learner’s own record: ask them to contact the Academy, and delete this row to enrol "
+        "the others."
     )
-    assert "Newham autumn" not in message  # another organisation's cohort is not named
 
 
 def test_withdrawn_learner_can_be_enrolled_again(coordinator_client, cohort, enrolment):
@@ -208,7 +209,7 @@ def test_confirm_is_all_or_nothing_when_a_row_became_invalid(coordinator_client,
     assert list(errors_by_row(pending)) == [4]
     page = coordinator_client.get(response["Location"]).content.decode()
     assert "Nothing was saved." in page
-    assert "learner2@example.org is already enrolled" in page
+    assert "learner2@example.org cannot be enrolled in this cohort" in page
 
 
 def test_confirm_is_all_or_nothing_when_places_were_taken(coordinator_client, cohort):
