@@ -199,6 +199,8 @@ def file_check_outcome(*, certificate, version, signature) -> str:
 def download(request, code: str):
     """The learner, staff, and coordinators or viewers of the partner organisation that ran the
     learner's cohort: download the issued PDF as an attachment. Everyone else gets 404."""
+    if verification_code_normalise(code) != code:
+        raise Http404  # not a code we could have issued (a typo, %00, thousands of characters)
     certificate = certificate_for_download(user=request.user, code=code)
     if certificate is None:
         raise Http404

@@ -24,7 +24,7 @@ def world(module_db, tmp_path_factory):
         pdf = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
         certificate = Certificate(
             enrolment=enrolment,
-            verification_code="PRIVA-0TEST-C0DE1-AAAAA",
+            verification_code="PRVAT-0TEST-C0DE1-AAAAA",
             status=Certificate.Status.ISSUED,
             learner_name=enrolment.learner.full_name,
             programme_title=enrolment.cohort.programme.title,

@@ -141,3 +141,10 @@ def test_anonymous_is_sent_to_sign_in(client):
     for name in ("profile", "personal_data"):
         response = client.get(reverse(name))
         assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("request_id", ["abc", "", "-1", "1.5", "99999999999999999999", "\x00", "١٢", "x" * 500])
+def test_a_name_change_request_id_that_is_not_one_gets_404(client, staff_user, request_id):
+    client.force_login(staff_user)
+    response = client.post(reverse("name_change_requests"), {"request_id": request_id, "decision": "approve"})
+    assert response.status_code == 404

@@ -1,0 +1,274 @@
+"""No request, however hostile, gets a 500: every URL pattern of the project, for each role.
+
+Every pattern is read from the resolver (``django.urls.get_resolver()``), so a new URL is covered
+the day it is added. Each path parameter in turn takes each of ``HOSTILE`` (the others keep a real
+value, so the hostile one reaches the view and not only the resolver); every GET carries hostile
+query parameters, and every pattern is also POSTed garbage form data (CSRF is not enforced by the
+test client, so the garbage reaches the view). Each is asked by an anonymous visitor, a learner, a
+coordinator and staff. A 4xx, a redirect or a page with a message are all fine; 500 is not.
+
+The data is made once for the module (``module_db`` in the root conftest); each test's changes are
+rolled back before the next, so a garbage POST that did change something cannot leak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import quote
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.test.utils import override_settings
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from certificates.models import Certificate
+from portal.tests.test_permissions import make_ctx
+
+ROLES = ["anonymous", "learner", "coordinator", "staff"]
+
+HOSTILE = [
+    "abc",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "\x00",  # sent as %00
+    "x" * 3000,
+    "Zoë-名前-🙂-\u202e",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+]
+# Django's admin checks ``is_staff`` before anything else: for everyone else two values suffice.
+HOSTILE_FOR_REFUSED = ["abc", "\x00"]
+
+HOSTILE_QUERY = {
+    "q": "\x00' OR 1=1 --",
+    "page": "abc",
+    "p": "-1",
+    "o": "99999999999999999999",
+    "code": "x" * 3000,
+    "next": "//evil.example/\x00",
+    "e": "1",
+    "all": "",
+    "id__gt": "abc",
+    "_changelist_filters": "q=%00",
+    "_to_field": "password",
+    "_popup": "1",
+    "email": "\x00@example.org",
+    "request_id": "abc",
+    "lang": "\u202e",
+}
+
+GARBAGE_POST = {
+    "request_id": "abc",
+    "decision": "approve",
+    "id": "99999999999999999999",
+    "pk": "-1",
+    "email": "\x00not-an-email",
+    "login": "x" * 3000,
+    "password": "\x00",
+    "password1": "a",
+    "password2": "b",
+    "full_name": "\u202e\u200b",
+    "reason": "\x00",
+    "name": "x" * 3000,
+    "capacity": "abc",
+    "starts_on": "99999-99-99",
+    "ends_on": "abc",
+    "programme": "abc",
+    "competencies": ["abc", "-1", "99999999999999999999"],
+    "form-TOTAL_FORMS": "99999999999999999999",
+    "form-INITIAL_FORMS": "abc",
+    "form-MAX_NUM_FORMS": "-1",
+    "action": "delete_selected",
+    "_selected_action": ["abc", "99999999999999999999"],
+    "index": "abc",
+    "post": "yes",
+    "code": "\x00",
+    "file": "not a file",
+    "staff_note": "\x00",
+}
+
+# Patterns left out, and why.
+LEFT_OUT = {
+    "django.views.static.serve": "exists only with DEBUG=True (never in production); Django's own "
+    "development file server",
+}
+
+# 500s this test found in code this change could not touch (Django's admin and django-simple-history
+# as the project's admin classes use them), reported to their owners with the input and traceback.
+# Each is listed narrowly: (view, method, URL pattern, why), and only staff reach them (the admin
+# refuses everyone else first). ``test_known_500`` reproduces each one as a strict xfail: when
+# the fault is fixed it passes, the run fails, and the entry must go.
+KNOWN_500 = [
+    (
+        "simple_history.admin.SimpleHistoryAdmin.history_view",
+        ("GET", "POST"),
+        r"^/admin/\w+/\w+/[^/]+/history/$",
+        "An object id that is not a number (abc, %00, -1 is fine) reaches the query: ValueError "
+        "\"Field 'id' expected a number\" from SimpleHistoryAdmin.history_view. Fix in the apps' admin.py "
+        "(a history_view that answers 404 for an id self.get_object() cannot find).",
+    ),
+    (
+        "django.contrib.admin.options.ModelAdmin.changelist_view",
+        ("POST",),
+        r"^/admin/\w+/\w+/$",
+        "An action POSTed with _selected_action=abc: ModelAdmin.response_action filters pk__in=['abc'] "
+        "and raises ValueError. Fix in the apps' admin.py (a response_action that drops ids the "
+        "primary key field cannot convert, or answers 400).",
+    ),
+    (
+        "django.contrib.admin.options.ModelAdmin.add_view",
+        ("POST",),
+        r"^/admin/programmes/(cohort|competencydomain)/add/$",
+        "A form with an invalid autocomplete value (programme=abc) is shown again with its errors; "
+        "Django's AutocompleteSelect.optgroups filters the choices by 'abc' and raises ValueError. "
+        "Fix in programmes/admin.py (a form field that cleans the id before the widget renders it).",
+    ),
+]
+KNOWN_500_REPRODUCERS = [
+    ("GET", "/admin/programmes/cohort/abc/history/", None),
+    ("POST", "/admin/programmes/programme/", {"action": "delete_selected", "_selected_action": ["abc"]}),
+    ("POST", "/admin/programmes/cohort/add/", {"programme": "abc"}),
+]
+
+
+def _known(view: str, method: str, url: str) -> bool:
+    return any(
+        view == known_view and method in methods and re.match(pattern, url)
+        for known_view, methods, pattern, _why in KNOWN_500
+    )
+
+
+def _walk(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.lookup_str
+
+
+_PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+_REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*\)")
+
+
+def _parameters(route: str) -> list[str]:
+    return [m["name"] for m in _PATH_PARAMETER.finditer(route)] + [m["name"] for m in _REGEX_GROUP.finditer(route)]
+
+
+def _url(route: str, values: dict[str, str]) -> str:
+    def value(match):
+        return quote(values[match["name"]], safe="")
+
+    path = _PATH_PARAMETER.sub(value, route)
+    path = _REGEX_GROUP.sub(value, path)
+    path = path.replace("^", "").replace("$", "").replace("\\", "")
+    return "/" + path
+
+
+PATTERNS = [(route, view) for route, view in _walk(get_resolver().url_patterns) if view not in LEFT_OUT]
+
+
+@pytest.fixture(scope="module")
+def world(module_db, tmp_path_factory):
+    media = tmp_path_factory.mktemp("no-500-media")
+    with module_db.unblock(), override_settings(MEDIA_ROOT=media):
+        ctx = make_ctx()
+        enrolment = ctx["enrolment"]
+        pdf = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
+        certificate = Certificate(
+            enrolment=enrolment,
+            verification_code="N0500-0TEST-C0DE1-AAAAA",
+            status=Certificate.Status.ISSUED,
+            learner_name=enrolment.learner.full_name,
+            programme_title=enrolment.cohort.programme.title,
+            cohort_name=enrolment.cohort.name,
+            partner_name=enrolment.cohort.partner.name,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            issued_at=timezone.now(),
+        )
+        certificate.pdf.save("no500.pdf", ContentFile(pdf), save=False)
+        certificate.save()
+    real = {
+        "cohort_id": str(ctx["cohort"].pk),
+        "enrolment_id": str(enrolment.pk),
+        "upload_id": str(ctx["upload"].pk),
+        "code": certificate.verification_code,
+        "org_slug": ctx["cohort"].partner.slug,
+        "object_id": str(enrolment.learner.pk),
+    }
+    return {"people": ctx["people"], "real": real, "media": media}
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(request, settings):
+    if "world" in request.fixturenames:
+        settings.MEDIA_ROOT = request.getfixturevalue("world")["media"]
+
+
+def _requests(route: str, view: str, role: str, real: dict[str, str]):
+    """(method, url) pairs: each parameter takes each hostile value in turn."""
+    parameters = _parameters(route)
+    base = {name: real.get(name, "abc") for name in parameters}
+    hostile = HOSTILE_FOR_REFUSED if route.startswith("admin/") and role != "staff" else HOSTILE
+    urls = [_url(route, base)]
+    for name in parameters:
+        urls += [_url(route, {**base, name: value}) for value in hostile]
+    for url in urls:
+        yield "GET", url
+    yield "POST", urls[0]
+    if len(urls) > 1:
+        yield "POST", urls[-1]
+
+
+CASES = [pytest.param(route, view, role, id=f"{route or '/'}-{role}") for route, view in PATTERNS for role in ROLES]
+
+
+@pytest.mark.parametrize(("route", "view", "role"), CASES)
+def test_no_500(db, world, route, view, role, mailoutbox):
+    client = Client(raise_request_exception=False)
+    person = world["people"][role]
+    failures = []
+    for method, url in _requests(route, view, role, world["real"]):
+        if person is not None:
+            client.force_login(person)  # again each time: a garbage POST may have signed them out
+        response = client.get(url, HOSTILE_QUERY) if method == "GET" else client.post(url, GARBAGE_POST)
+        if response.status_code >= 500 and not _known(view, method, url):
+            exc = response.exc_info[1] if response.exc_info else None
+            failures.append(f"{method} {url[:120]} -> {response.status_code} {type(exc).__name__}: {str(exc)[:200]}")
+    assert not failures, f"{view} as {role}:\n" + "\n".join(failures)
+
+
+def test_every_pattern_is_walked():
+    """The walk finds the project's own pages, the admin and allauth (not an empty list)."""
+    views = {view for _route, view in PATTERNS}
+    assert {
+        "certificates.views.file_check",
+        "learners.views.name_change_requests",
+        "portal.views.progress_xlsx",
+    } <= views
+    assert any(view.startswith("allauth.") for view in views)
+    assert sum(route.startswith("admin/") for route, _view in PATTERNS) > 20
+    for route, _view in PATTERNS:
+        assert "<" not in _url(route, dict.fromkeys(_parameters(route), "abc")), route
+
+
+@pytest.mark.parametrize(
+    ("entry", "reproducer"),
+    [
+        pytest.param(
+            entry, reproducer, id=entry[0].rsplit(".", 1)[-1], marks=pytest.mark.xfail(reason=entry[3], strict=True)
+        )
+        for entry, reproducer in zip(KNOWN_500, KNOWN_500_REPRODUCERS, strict=True)
+    ],
+)
+def test_known_500(db, world, entry, reproducer):
+    """Each known fault, reproduced: fails today (xfail); passes once fixed (then remove it)."""
+    method, url, data = reproducer
+    assert _known(entry[0], method, url)
+    client = Client(raise_request_exception=False)
+    client.force_login(world["people"]["staff"])
+    response = client.get(url) if method == "GET" else client.post(url, data)
+    assert response.status_code != 500
