@@ -11,6 +11,8 @@ class AcademyConfig(AppConfig):
     def ready(self):
         from .sites import site_update_from_settings
 
-        # After every migrate (of any app: the sites app creates example.com in its own
-        # post_migrate), so this one is connected for the last app to migrate as well.
-        post_migrate.connect(site_update_from_settings, dispatch_uid="academy.site_update_from_settings")
+        # After every migrate (and every test database flush): post_migrate is sent for each
+        # installed app whichever were migrated, so listening to this app's is enough. Whether the
+        # sites app's own receiver (which creates "example.com" when there is no site) runs before
+        # or after this one, the site ends up named from settings.
+        post_migrate.connect(site_update_from_settings, sender=self, dispatch_uid="academy.site_update_from_settings")
