@@ -3,15 +3,23 @@
 Who may see it: Academy staff with the ``academy`` permissions (the admin site checks them).
 """
 
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.admin import EmailConfirmationAdmin as AllauthEmailConfirmationAdmin
+from allauth.account.models import EmailAddress, EmailConfirmation
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
+from django.contrib.sites.admin import SiteAdmin as DjangoSiteAdmin
+from django.contrib.sites.models import Site
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .admin_base import SafeAdminMixin
 from .models import NameChangeRequest, User
 from .names import name_clean
 
@@ -39,7 +47,7 @@ class AcademyUserChangeForm(FullNameCleanMixin, UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SafeAdminMixin, DjangoUserAdmin):
     """People: staff, facilitators, partner staff and citizen scientists."""
 
     form = AcademyUserChangeForm
@@ -69,6 +77,38 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("full_name", "email")
     readonly_fields = ("last_login", "date_joined")
     list_per_page = 50
+
+
+# --- The libraries' own admins, with the same care for crafted ids ------------------------------
+# Importing their admin modules above registered them (``admin.autodiscover`` imports each module
+# once); each is registered again with its own admin class plus ``SafeAdminMixin``.
+
+
+class GroupAdmin(SafeAdminMixin, DjangoGroupAdmin):
+    pass
+
+
+class SiteAdmin(SafeAdminMixin, DjangoSiteAdmin):
+    pass
+
+
+class EmailAddressAdmin(SafeAdminMixin, AllauthEmailAddressAdmin):
+    pass
+
+
+class EmailConfirmationAdmin(SafeAdminMixin, AllauthEmailConfirmationAdmin):
+    pass
+
+
+for _model, _admin_class in (
+    (Group, GroupAdmin),
+    (Site, SiteAdmin),
+    (EmailAddress, EmailAddressAdmin),
+    (EmailConfirmation, EmailConfirmationAdmin),
+):
+    if admin.site.is_registered(_model):  # EmailConfirmation only without HMAC confirmations
+        admin.site.unregister(_model)
+        admin.site.register(_model, _admin_class)
 
 
 # --- Helpers shared by the apps' admin modules ---------------------------------------------------
@@ -133,7 +173,7 @@ class ServiceWritesMixin:
 
 
 @admin.register(NameChangeRequest)
-class NameChangeRequestAdmin(admin.ModelAdmin):
+class NameChangeRequestAdmin(SafeAdminMixin, admin.ModelAdmin):
     """Learners' requests to correct the name printed on an issued certificate."""
 
     list_display = ("user", "current_name", "requested_name", "status", "created_at", "resolved_by")

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from academy.admin_base import SafeAdminMixin
+
 from . import services
 from .forms import ReissueForm, RevokeForm
 from .models import Certificate, CertificateVersion
@@ -29,7 +31,7 @@ class CertificateVersionInline(admin.TabularInline):
 
 
 @admin.register(Certificate)
-class CertificateAdmin(SimpleHistoryAdmin):
+class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "verification_code",
         "learner_name_display",

@@ -8,11 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from academy.admin import count_of
+from academy.admin_base import SafeAdminMixin, SafeAutocompleteMixin
 
 from .models import PartnerMembership, PartnerOrganisation
 
 
-class PartnerMembershipInline(admin.TabularInline):
+class PartnerMembershipInline(SafeAutocompleteMixin, admin.TabularInline):
     """Coordinators create cohorts and enrol learners in the partner portal; viewers only read."""
 
     model = PartnerMembership
@@ -26,7 +27,7 @@ class PartnerMembershipInline(admin.TabularInline):
 
 
 @admin.register(PartnerOrganisation)
-class PartnerOrganisationAdmin(SimpleHistoryAdmin):
+class PartnerOrganisationAdmin(SafeAdminMixin, SimpleHistoryAdmin):
     list_display = ("name", "kind", "contact_email", "people", "programmes_count", "cohorts_count")
     list_filter = ("kind",)
     search_fields = ("name", "slug", "contact_email")
@@ -60,7 +61,7 @@ class PartnerOrganisationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PartnerMembership)
-class PartnerMembershipAdmin(SimpleHistoryAdmin):
+class PartnerMembershipAdmin(SafeAdminMixin, SimpleHistoryAdmin):
     list_display = ("user", "user_email", "organisation", "role", "created_at")
     list_filter = ("role", "organisation__kind", "organisation")
     search_fields = ("user__email", "user__full_name", "organisation__name")

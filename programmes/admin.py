@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from academy.admin import ServiceWritesMixin, count_of
+from academy.admin_base import SafeAdminMixin, SafeAutocompleteMixin
 from academy.names import name_clean
 from academy.services import learner_invitation_resend
 
@@ -73,7 +74,7 @@ class FrameworkWritesMixin(ServiceWritesMixin):
 
 
 @admin.register(CompetencyDomain)
-class CompetencyDomainAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
+class CompetencyDomainAdmin(SafeAdminMixin, FrameworkWritesMixin, SimpleHistoryAdmin):
     list_display = ("name", "is_core", "programme", "order", "active_competencies", "retired_competencies")
     list_display_links = ("name",)
     list_filter = ("is_core", "programme")
@@ -109,7 +110,7 @@ class CompetencyDomainAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Competency)
-class CompetencyAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
+class CompetencyAdmin(SafeAdminMixin, FrameworkWritesMixin, SimpleHistoryAdmin):
     list_display = ("statement", "domain", "is_core", "order", "is_active", "retired_at", "achieved_by")
     list_filter = ("is_active", "domain__is_core", "domain")
     search_fields = ("statement", "domain__name")
@@ -169,7 +170,7 @@ class CourseDomainInline(admin.TabularInline):
     verbose_name_plural = _("course-specific competency domains")
 
 
-class CohortInline(admin.TabularInline):
+class CohortInline(SafeAutocompleteMixin, admin.TabularInline):
     model = Cohort
     fields = ("name", "partner", "starts_on", "ends_on", "venue", "capacity")
     autocomplete_fields = ("partner",)
@@ -192,7 +193,7 @@ class ProgrammeAdminForm(forms.ModelForm):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
+class ProgrammeAdmin(SafeAdminMixin, FrameworkWritesMixin, SimpleHistoryAdmin):
     form = ProgrammeAdminForm
     list_display = ("title", "status", "research_project", "cohorts_count", "learners_count", "completed_count")
     list_filter = ("status", "partner_organisations")
@@ -251,7 +252,7 @@ class ProgrammeAdmin(FrameworkWritesMixin, SimpleHistoryAdmin):
             super().save_formset(request, form, formset, change)
 
 
-class EnrolmentInline(admin.TabularInline):
+class EnrolmentInline(SafeAutocompleteMixin, admin.TabularInline):
     """Learners in this cohort. Add a learner here; withdraw one from the enrolments list."""
 
     model = Enrolment
@@ -277,7 +278,7 @@ class EnrolmentInline(admin.TabularInline):
 
 
 @admin.register(Cohort)
-class CohortAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
+class CohortAdmin(SafeAdminMixin, ServiceWritesMixin, SimpleHistoryAdmin):
     list_display = ("name", "programme", "partner", "starts_on", "ends_on", "venue", "enrolled", "capacity")
     list_filter = ("programme", "partner")
     search_fields = ("name", "venue", "programme__title", "partner__name")
@@ -374,7 +375,7 @@ class AchievementInline(admin.TabularInline):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
+class EnrolmentAdmin(SafeAdminMixin, ServiceWritesMixin, SimpleHistoryAdmin):
     list_display = (
         "learner_name",
         "learner_email",
@@ -497,7 +498,7 @@ class EnrolmentAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Achievement)
-class AchievementAdmin(ServiceWritesMixin, SimpleHistoryAdmin):
+class AchievementAdmin(SafeAdminMixin, ServiceWritesMixin, SimpleHistoryAdmin):
     list_display = (
         "learner",
         "competency",

@@ -97,50 +97,6 @@ LEFT_OUT = {
     "development file server",
 }
 
-# 500s this test found in code this change could not touch (Django's admin and django-simple-history
-# as the project's admin classes use them), reported to their owners with the input and traceback.
-# Each is listed narrowly: (view, method, URL pattern, why), and only staff reach them (the admin
-# refuses everyone else first). ``test_known_500`` reproduces each one as a strict xfail: when
-# the fault is fixed it passes, the run fails, and the entry must go.
-KNOWN_500 = [
-    (
-        "simple_history.admin.SimpleHistoryAdmin.history_view",
-        ("GET", "POST"),
-        r"^/admin/\w+/\w+/[^/]+/history/$",
-        "An object id that is not a number (abc, %00, -1 is fine) reaches the query: ValueError "
-        "\"Field 'id' expected a number\" from SimpleHistoryAdmin.history_view. Fix in the apps' admin.py "
-        "(a history_view that answers 404 for an id self.get_object() cannot find).",
-    ),
-    (
-        "django.contrib.admin.options.ModelAdmin.changelist_view",
-        ("POST",),
-        r"^/admin/\w+/\w+/$",
-        "An action POSTed with _selected_action=abc: ModelAdmin.response_action filters pk__in=['abc'] "
-        "and raises ValueError. Fix in the apps' admin.py (a response_action that drops ids the "
-        "primary key field cannot convert, or answers 400).",
-    ),
-    (
-        "django.contrib.admin.options.ModelAdmin.add_view",
-        ("POST",),
-        r"^/admin/programmes/(cohort|competencydomain)/add/$",
-        "A form with an invalid autocomplete value (programme=abc) is shown again with its errors; "
-        "Django's AutocompleteSelect.optgroups filters the choices by 'abc' and raises ValueError. "
-        "Fix in programmes/admin.py (a form field that cleans the id before the widget renders it).",
-    ),
-]
-KNOWN_500_REPRODUCERS = [
-    ("GET", "/admin/programmes/cohort/abc/history/", None),
-    ("POST", "/admin/programmes/programme/", {"action": "delete_selected", "_selected_action": ["abc"]}),
-    ("POST", "/admin/programmes/cohort/add/", {"programme": "abc"}),
-]
-
-
-def _known(view: str, method: str, url: str) -> bool:
-    return any(
-        view == known_view and method in methods and re.match(pattern, url)
-        for known_view, methods, pattern, _why in KNOWN_500
-    )
-
 
 def _walk(patterns, prefix=""):
     for pattern in patterns:
@@ -235,7 +191,7 @@ def test_no_500(db, world, route, view, role, mailoutbox):
         if person is not None:
             client.force_login(person)  # again each time: a garbage POST may have signed them out
         response = client.get(url, HOSTILE_QUERY) if method == "GET" else client.post(url, GARBAGE_POST)
-        if response.status_code >= 500 and not _known(view, method, url):
+        if response.status_code >= 500:
             exc = response.exc_info[1] if response.exc_info else None
             failures.append(f"{method} {url[:120]} -> {response.status_code} {type(exc).__name__}: {str(exc)[:200]}")
     assert not failures, f"{view} as {role}:\n" + "\n".join(failures)
@@ -253,22 +209,3 @@ def test_every_pattern_is_walked():
     assert sum(route.startswith("admin/") for route, _view in PATTERNS) > 20
     for route, _view in PATTERNS:
         assert "<" not in _url(route, dict.fromkeys(_parameters(route), "abc")), route
-
-
-@pytest.mark.parametrize(
-    ("entry", "reproducer"),
-    [
-        pytest.param(
-            entry, reproducer, id=entry[0].rsplit(".", 1)[-1], marks=pytest.mark.xfail(reason=entry[3], strict=True)
-        )
-        for entry, reproducer in zip(KNOWN_500, KNOWN_500_REPRODUCERS, strict=True)
-    ],
-)
-def test_known_500(db, world, entry, reproducer):
-    """Each known fault, reproduced: fails today (xfail); passes once fixed (then remove it)."""
-    method, url, data = reproducer
-    assert _known(entry[0], method, url)
-    client = Client(raise_request_exception=False)
-    client.force_login(world["people"]["staff"])
-    response = client.get(url) if method == "GET" else client.post(url, data)
-    assert response.status_code != 500
