@@ -9,11 +9,14 @@ from urllib.parse import quote
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.apps import apps
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.sites.models import Site
 from django.test import Client
 from django.urls import reverse
 
+from academy.admin_base import SafeAdminMixin
 from academy.models import User
 from academy.tests.factories import UserFactory
 from partners.models import PartnerOrganisation
@@ -157,3 +160,12 @@ def test_a_form_shown_again_keeps_a_real_autocomplete_choice(staff_client):
     assert "name" in response.context["adminform"].form.errors
     page = response.content.decode()
     assert f'<option value="{programme.pk}" selected>Moths of the Downs' in page
+
+
+def test_every_admin_of_the_site_refuses_crafted_ids():
+    """A new admin class (or a library's) left without the mixin would bring the 500s back."""
+    registered = [model for model in apps.get_models() if admin.site.is_registered(model)]
+
+    assert len(registered) > 10
+    for model in registered:
+        assert isinstance(admin.site.get_model_admin(model), SafeAdminMixin), model._meta.label
