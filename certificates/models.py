@@ -17,7 +17,14 @@ from simple_history.models import HistoricalRecords
 
 def certificate_pdf_path(instance, filename: str) -> str:
     """Where a signed PDF is stored: a random folder, so no file name can be guessed."""
-    return f"certificates/{timezone.now():%Y/%m}/{secrets.token_urlsafe(24)}/certificate.pdf"
+    return certificate_pdf_name(token=secrets.token_urlsafe(24), when=timezone.now())
+
+
+def certificate_pdf_name(*, token: str, when) -> str:
+    """The stored name of the PDF written by the issuing attempt with claim ``token`` (random,
+    32 characters), claimed at ``when``: unguessable, unique to that attempt, and known to whoever
+    takes a stale claim over, so the file a killed worker may have left can be removed."""
+    return f"certificates/{when:%Y/%m}/{token}/certificate.pdf"
 
 
 class Certificate(models.Model):
@@ -64,7 +71,12 @@ class Certificate(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     revocation_reason = models.TextField(_("reason for revoking"), blank=True)
-    history = HistoricalRecords(excluded_fields=["attempts", "last_attempt_at"])
+    # The issuing attempt working on this certificate (``certificates.services.certificate_issue``):
+    # a random token and when it claimed the row; empty when no attempt holds it. A claim older
+    # than ``CERTIFICATE_CLAIM_TIMEOUT_SECONDS`` (a worker that was killed) may be taken over.
+    claim_token = models.CharField(_("issuing attempt"), max_length=64, blank=True, editable=False)
+    claimed_at = models.DateTimeField(_("claimed by an issuing attempt"), null=True, blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["attempts", "last_attempt_at", "claim_token", "claimed_at"])
 
     class Meta:
         verbose_name = _("certificate")

@@ -1,12 +1,15 @@
 """State changes of certificates: request, issue (render, sign, store, email), fail, revoke,
 reissue, retry, and the sweeper that re-enqueues what a lost message left behind.
 
-Every function is keyword-only. ``certificate_issue`` is idempotent: it locks the row, re-checks
-its state and does only the work still missing, so two workers running it at once issue once.
+Every function is keyword-only. ``certificate_issue`` is idempotent and holds no lock while it
+works: it claims the row with a conditional update, renders, signs and stores outside any
+transaction, and issues with a second conditional update that only the claiming attempt can win,
+so two workers running it at once issue once and leave one file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import logging
@@ -15,7 +18,6 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
@@ -24,7 +26,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import Certificate, CertificateVersion
+from .models import Certificate, CertificateVersion, certificate_pdf_name
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +62,48 @@ def download_url(code: str) -> str:
     return settings.SITE_URL + reverse("certificates:download", kwargs={"code": code})
 
 
-def _enqueue_on_commit(certificate_id: int) -> None:
-    """Send the issue task once the current transaction commits. If the broker is down the
-    error is logged and the sweeper enqueues the certificate later: nothing is lost."""
+# Publishing a task tries twice, at once (the second try reconnects if the pooled connection went
+# stale, say after a Redis restart), then gives up: Celery's default policy would wait for about
+# 0.7 s, and a web request whose transaction enqueues a task must not be held up by a broker
+# outage. The sweeper enqueues whatever could not be sent.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def _broker_errors() -> tuple[type[BaseException], ...]:
+    """What publishing raises when the broker is unreachable (kombu wraps most of them)."""
+    import kombu.exceptions
+    import redis.exceptions
+
+    return (kombu.exceptions.OperationalError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+def certificate_issue_enqueue(certificate_id: int) -> bool:
+    """Send the issue task now. Returns False (with a logged warning) when the broker cannot be
+    reached: the certificate stays pending and the sweeper enqueues it later."""
     from .tasks import certificate_issue_task
 
-    def enqueue():
-        try:
-            certificate_issue_task.delay(certificate_id)
-        except Exception:  # the broker being unreachable must not undo the learner's completion
-            logger.exception("Could not enqueue certificate %s; the sweeper will pick it up.", certificate_id)
+    try:
+        certificate_issue_task.apply_async((certificate_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+    except _broker_errors() as exc:
+        logger.warning(
+            "Could not enqueue certificate %s (broker unreachable: %s); the sweeper will enqueue it.",
+            certificate_id,
+            exc,
+        )
+        return False
+    return True
 
-    transaction.on_commit(enqueue)
+
+def _enqueue_on_commit(certificate_id: int) -> None:
+    """Send the issue task once the current transaction commits. If the broker is down the
+    warning is logged and the sweeper enqueues the certificate later: nothing is lost, and the
+    request that completed the enrolment answers as usual (``robust``: not even an unexpected
+    error while enqueueing fails it; Django logs it)."""
+
+    def enqueue():
+        certificate_issue_enqueue(certificate_id)
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 @transaction.atomic
@@ -231,42 +263,199 @@ def _locked_in_status(certificate: Certificate, status: str, refusal: str, code:
     return certificate
 
 
+# --- Issuing: claim, slow work outside any transaction, conditional finish -------------------
+
+ISSUABLE = (Certificate.Status.PENDING, Certificate.Status.FAILED)
+
+# How long an issuing attempt's claim on a certificate holds. Longer than the task's hard time
+# limit (90 s), so a live attempt is never overtaken, and shorter than the sweeper's
+# CERTIFICATE_SWEEP_AFTER_MINUTES, so what the sweeper enqueues again after a killed worker can
+# take the claim over. Even an attempt overtaken while still alive cannot issue (its finishing
+# update no longer matches) and deletes its own file.
+DEFAULT_CLAIM_TIMEOUT_SECONDS = 120
+
+
+class CertificateClaimedError(Exception):
+    """Another issuing attempt holds the certificate's claim; it goes stale in ``retry_after`` seconds."""
+
+    def __init__(self, certificate_id: int, retry_after: float):
+        super().__init__(f"Certificate {certificate_id} is being issued by another attempt.")
+        self.retry_after = max(1.0, retry_after)
+
+
+def claim_timeout() -> datetime.timedelta:
+    seconds = getattr(settings, "CERTIFICATE_CLAIM_TIMEOUT_SECONDS", DEFAULT_CLAIM_TIMEOUT_SECONDS)
+    return datetime.timedelta(seconds=float(seconds))
+
+
+def _storage():
+    return Certificate._meta.get_field("pdf").storage
+
+
+def _attempt_file_delete(token: str, claimed_at: datetime.datetime | None) -> None:
+    """Remove the file the attempt with this (lost or given-up) claim may have written."""
+    if token and claimed_at is not None:
+        _attempt_name_delete(certificate_pdf_name(token=token, when=claimed_at))
+
+
+def _attempt_name_delete(name: str) -> None:
+    try:
+        _storage().delete(name)
+    except Exception:  # best effort: storage may be down; no row refers to the name
+        logger.warning("Could not delete %s, written by an abandoned issuing attempt.", name, exc_info=True)
+
+
+def _claim_live(claim_token: str, claimed_at: datetime.datetime | None, now: datetime.datetime) -> bool:
+    """An attempt holds the claim and took it recently enough to be still at work (a claim older
+    than the timeout is a killed worker's, and may be taken over)."""
+    return bool(claim_token) and claimed_at is not None and claimed_at >= now - claim_timeout()
+
+
+def _claim(certificate_id: int) -> tuple[str, datetime.datetime] | None:
+    """Claim a pending (or failed) certificate for this attempt with one conditional update: a
+    compare-and-set on the previous claim, so exactly one attempt wins. The statement commits at
+    once (autocommit); no lock or transaction is held afterwards. Returns (token, claimed at); None
+    if the certificate is gone or no longer issuable; raises CertificateClaimedError while another
+    attempt's claim is live."""
+    now = timezone.now()
+    previous = Certificate.objects.filter(pk=certificate_id).values("status", "claim_token", "claimed_at").first()
+    if previous is None or previous["status"] not in ISSUABLE:
+        return None
+    if _claim_live(previous["claim_token"], previous["claimed_at"], now):
+        held_until = previous["claimed_at"] + claim_timeout()
+        raise CertificateClaimedError(certificate_id, (held_until - now).total_seconds() + 1)
+    token = secrets.token_urlsafe(24)
+    won = Certificate.objects.filter(
+        pk=certificate_id,
+        status__in=ISSUABLE,
+        claim_token=previous["claim_token"],
+        claimed_at=previous["claimed_at"],
+    ).update(claim_token=token, claimed_at=now, last_attempt_at=now)
+    if not won:
+        # Another attempt claimed it (or issued it, or staff changed it) between the two queries.
+        current = Certificate.objects.filter(pk=certificate_id).values("status", "claim_token", "claimed_at").first()
+        if (
+            current
+            and current["status"] in ISSUABLE
+            and _claim_live(current["claim_token"], current["claimed_at"], now)
+        ):
+            held_until = current["claimed_at"] + claim_timeout()
+            raise CertificateClaimedError(certificate_id, (held_until - now).total_seconds() + 1)
+        return None
+    if previous["claim_token"]:
+        logger.warning(
+            "Certificate %s: took over a claim left since %s (a worker stopped mid-issue?).",
+            certificate_id,
+            previous["claimed_at"],
+        )
+        _attempt_file_delete(previous["claim_token"], previous["claimed_at"])
+    return token, now
+
+
+def _claim_release(certificate_id: int, token: str) -> None:
+    """Give the claim up (the attempt failed): only if it is still this attempt's."""
+    Certificate.objects.filter(pk=certificate_id, claim_token=token).update(claim_token="", claimed_at=None)
+
+
+def _finish(certificate: Certificate, token: str, stored_name: str) -> bool:
+    """The conditional update that issues: only if this attempt still holds the claim and the
+    certificate is still pending (or failed). Records the change in the history. Returns whether
+    it won."""
+    with transaction.atomic():
+        won = Certificate.objects.filter(pk=certificate.pk, claim_token=token, status__in=ISSUABLE).update(
+            status=Certificate.Status.ISSUED,
+            pdf=stored_name,
+            sha256=certificate.sha256,
+            issued_at=certificate.issued_at,
+            learner_name=certificate.learner_name,
+            programme_title=certificate.programme_title,
+            cohort_name=certificate.cohort_name,
+            partner_name=certificate.partner_name,
+            competencies=certificate.competencies,
+            failure_reason="",
+            claim_token="",
+            claimed_at=None,
+        )
+        if won:
+            Certificate.history.bulk_history_create([Certificate.objects.get(pk=certificate.pk)], update=True)
+    return bool(won)
+
+
+def _with_relations():
+    return Certificate.objects.select_related(
+        "enrolment__learner", "enrolment__programme", "enrolment__cohort__partner"
+    )
+
+
+def _issue_claimed(certificate_id: int, token: str, claimed_at: datetime.datetime) -> bool:
+    """The slow part of issuing, for the attempt holding claim ``token``: outside any transaction
+    and without any lock. Returns whether this attempt issued the certificate."""
+    stored_name = ""
+    won = False
+    outcome_unknown = False
+    try:
+        certificate = _with_relations().filter(pk=certificate_id).first()
+        if certificate is None:
+            return False
+        if certificate.enrolment.status != certificate.enrolment.Status.COMPLETED:
+            raise CertificateIssueError(
+                _("The enrolment is no longer completed (status: %(status)s), so no certificate is issued.")
+                % {"status": certificate.enrolment.get_status_display()}
+            )
+        certificate.issued_at = claimed_at
+        _snapshot(certificate)
+        signed = certificate_pdf_build(certificate=certificate)
+        certificate.sha256 = hashlib.sha256(signed).hexdigest()
+        stored_name = _storage().save(certificate_pdf_name(token=token, when=claimed_at), ContentFile(signed))
+        try:
+            won = _finish(certificate, token, stored_name)
+        except BaseException:
+            # The connection may have died after the update committed: look before deleting a file
+            # the row may now name. If even that fails, keep file and claim: whoever takes the
+            # stale claim over deletes the file unless the certificate was issued with it.
+            try:
+                won = Certificate.objects.filter(pk=certificate_id, pdf=stored_name).exists()
+            except BaseException:
+                outcome_unknown = True
+            raise
+        if not won:
+            logger.info("Certificate %s: another attempt issued it, or staff changed it, first.", certificate_id)
+        return won
+    except BaseException:
+        if not won and not outcome_unknown:
+            with contextlib.suppress(Exception):  # the database may be what failed; the claim then goes stale
+                _claim_release(certificate_id, token)
+        raise
+    finally:
+        if not won and not outcome_unknown:
+            # Lost, or failed: never leave this attempt's file behind (no row refers to it).
+            _attempt_file_delete(token, claimed_at)
+            if stored_name and stored_name != certificate_pdf_name(token=token, when=claimed_at):
+                _attempt_name_delete(stored_name)
+
+
 def certificate_issue(*, certificate_id: int) -> Certificate | None:
     """Issue a certificate: do whatever is still missing (PDF, then the learner's email).
 
-    Safe to call any number of times, at once: each step runs under the row lock and re-checks.
-    Returns the certificate, or None if it no longer exists.
+    1. Claim the row (one conditional update, committed: no lock or transaction stays open).
+    2. Outside any transaction: snapshot, render, sign, and write the PDF under a name unique to
+       this attempt (``certificate_pdf_name``).
+    3. Finish with a conditional update (still our claim, still pending): issued. If it loses
+       (issued by another attempt, reissued or retried by staff, or a stale claim taken over), the
+       attempt deletes its file and changes nothing. On any error it deletes its file and gives
+       the claim up.
+
+    Safe to call any number of times, at once: one attempt issues, one file stays. Raises
+    CertificateClaimedError while another attempt's claim is live, CertificateIssueError for a
+    problem retrying cannot fix. Returns the certificate, or None if it no longer exists.
     """
-    stored_name = ""
-    try:
-        with transaction.atomic():
-            certificate = _locked(certificate_id)
-            if certificate is None:
-                return None
-            if certificate.status in (Certificate.Status.PENDING, Certificate.Status.FAILED):
-                if certificate.enrolment.status != certificate.enrolment.Status.COMPLETED:
-                    raise CertificateIssueError(
-                        _("The enrolment is no longer completed (status: %(status)s), so no certificate is issued.")
-                        % {"status": certificate.enrolment.get_status_display()}
-                    )
-                now = timezone.now()
-                certificate.last_attempt_at = now
-                certificate.issued_at = now
-                _snapshot(certificate)
-                signed = certificate_pdf_build(certificate=certificate)
-                certificate.pdf.save("certificate.pdf", ContentFile(signed), save=False)
-                stored_name = certificate.pdf.name
-                certificate.sha256 = hashlib.sha256(signed).hexdigest()
-                certificate.status = Certificate.Status.ISSUED
-                certificate.failure_reason = ""
-                certificate.save()
-    except BaseException:
-        # The row was rolled back: do not leave its freshly written file behind.
-        if stored_name:
-            default_storage.delete(stored_name)
-        raise
-    if certificate.status == Certificate.Status.ISSUED and certificate.emailed_at is None:
+    claim = _claim(certificate_id)
+    if claim is not None:
+        _issue_claimed(certificate_id, *claim)
+    certificate = _with_relations().filter(pk=certificate_id).first()
+    if certificate is not None and certificate.status == Certificate.Status.ISSUED and certificate.emailed_at is None:
         certificate_email_send(certificate_id=certificate.pk)
+        certificate.refresh_from_db()
     return certificate
 
 
@@ -298,9 +487,13 @@ def certificate_email_send(*, certificate_id: int) -> bool:
 @transaction.atomic
 def certificate_fail(*, certificate_id: int, reason: str) -> Certificate | None:
     """Record why issuing failed (status failed, attempts counted). An issued or revoked
-    certificate is left as it is."""
+    certificate is left as it is, and so is one that another issuing attempt has claimed since
+    (that attempt decides)."""
     certificate = Certificate.objects.select_for_update().filter(pk=certificate_id).first()
-    if certificate is None or certificate.status not in (Certificate.Status.PENDING, Certificate.Status.FAILED):
+    if certificate is None or certificate.status not in ISSUABLE:
+        return certificate
+    if _claim_live(certificate.claim_token, certificate.claimed_at, timezone.now()):
+        logger.info("Certificate %s: not marked failed, another attempt is issuing it.", certificate_id)
         return certificate
     certificate.status = Certificate.Status.FAILED
     certificate.failure_reason = (reason or _("Unknown error")).strip()[:2000]
@@ -355,6 +548,7 @@ def certificate_reissue(*, certificate: Certificate, reissued_by, reason: str = 
         superseded_by=reissued_by,
         reason=(reason or "").strip(),
     )
+    _claim_drop_on_commit(certificate)
     certificate.version += 1
     certificate.status = Certificate.Status.PENDING
     certificate.pdf = ""
@@ -379,32 +573,42 @@ def certificate_retry(*, certificate: Certificate, retried_by=None) -> Certifica
         _("Only a failed certificate can be retried; %(code)s is “%(status)s”."),
         "not_failed",
     )
+    _claim_drop_on_commit(certificate)
     certificate.status = Certificate.Status.PENDING
     certificate.attempts = 0
     certificate.failure_reason = ""
     certificate.requested_at = timezone.now()
     certificate._history_user = retried_by
-    certificate.save(update_fields=["status", "attempts", "failure_reason", "requested_at"])
+    certificate.save(
+        update_fields=["status", "attempts", "failure_reason", "requested_at", "claim_token", "claimed_at"]
+    )
     _enqueue_on_commit(certificate.pk)
     return certificate
+
+
+def _claim_drop_on_commit(certificate: Certificate) -> None:
+    """Staff asked for a fresh attempt (retry, reissue): an attempt still working from before can
+    no longer finish (its conditional update will not match) and the file it may have written is
+    deleted once this commits."""
+    token, claimed_at = certificate.claim_token, certificate.claimed_at
+    certificate.claim_token = ""
+    certificate.claimed_at = None
+    if token:
+        transaction.on_commit(lambda: _attempt_file_delete(token, claimed_at), robust=True)
 
 
 def certificates_enqueue_stale(*, older_than: datetime.timedelta | None = None) -> list[int]:
     """The sweeper: enqueue again every certificate still pending, or failed with attempts left,
     whose last request or attempt is older than ``older_than``. Returns the ids enqueued."""
     from .selectors import certificates_stale
-    from .tasks import certificate_issue_task
 
     if older_than is None:
         older_than = datetime.timedelta(minutes=settings.CERTIFICATE_SWEEP_AFTER_MINUTES)
     ids = list(certificates_stale(older_than=older_than).values_list("pk", flat=True))
     enqueued = []
     for certificate_id in ids:
-        try:
-            certificate_issue_task.delay(certificate_id)
-        except Exception:
-            logger.exception("Sweeper could not enqueue certificate %s", certificate_id)
-            break
+        if not certificate_issue_enqueue(certificate_id):
+            break  # the broker is down: the next sweep tries again
         enqueued.append(certificate_id)
     if enqueued:
         logger.info("Sweeper re-enqueued %d certificate(s).", len(enqueued))

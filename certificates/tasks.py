@@ -1,34 +1,121 @@
 """Celery tasks of certificates: issue one certificate; sweep for any left behind.
 
 ``certificate_issue_task`` acknowledges late and is rejected (so requeued) if its worker process
-dies; transient errors (database, storage, mail server, time limits) are retried with exponential
-backoff whose countdowns (at most 5 minutes) stay far below the broker's visibility timeout
-(``CELERY_BROKER_TRANSPORT_OPTIONS``, 30 minutes). A problem retrying cannot fix (no signing key,
-wrong key) marks the certificate failed at once with a readable reason; the sweeper tries failed
-ones again a few times (``CERTIFICATE_MAX_ATTEMPTS``), so there is no crash loop.
+dies. It retries only what may pass on a second try (``failure_is_transient``: the database
+connection lost, a storage or network timeout, the broker or the mail server unreachable, the soft
+time limit) with exponential backoff whose countdowns (at most 5 minutes) stay far below the
+broker's visibility timeout (``CELERY_BROKER_TRANSPORT_OPTIONS``, 30 minutes). Anything else (no
+signing key, a missing font, an integrity error, a template error, text that does not fit) marks
+the certificate failed at once with a reason staff can act on (``failure_reason``), shown in the
+admin; the sweeper tries failed ones again a few times (``CERTIFICATE_MAX_ATTEMPTS``), so there is
+no crash loop.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import smtplib
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
+from celery.utils.time import get_exponential_backoff_interval
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 logger = logging.getLogger(__name__)
 
-# Retry only what may pass by itself.
-TRANSIENT_ERRORS = (
-    OperationalError,
-    InterfaceError,
-    DatabaseError,
-    OSError,
-    smtplib.SMTPException,
-    SoftTimeLimitExceeded,
+# OSError numbers that describe a condition that may clear by itself (a full or busy disk, a
+# network that is down), unlike a missing file or a refused permission.
+_TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.EAGAIN,
+        errno.EBUSY,
+        errno.EIO,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.ENETDOWN,
+        errno.ENETUNREACH,
+        errno.EHOSTUNREACH,
+        errno.ETIMEDOUT,
+        errno.ECONNRESET,
+        errno.ECONNREFUSED,
+        errno.ECONNABORTED,
+        errno.EPIPE,
+    }
 )
+
+
+def _transient_classes() -> tuple[type[BaseException], ...]:
+    import kombu.exceptions
+    import redis.exceptions
+
+    classes: list[type[BaseException]] = [
+        OperationalError,  # the database connection was lost, a deadlock, a lock timeout
+        InterfaceError,  # the connection is closed
+        ConnectionError,  # network and storage: refused, reset, broken pipe
+        TimeoutError,  # socket.timeout too
+        kombu.exceptions.OperationalError,  # the broker (publishing a retry, say)
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        smtplib.SMTPServerDisconnected,
+        smtplib.SMTPConnectError,
+        SoftTimeLimitExceeded,  # a busy worker; the hard limit (time_limit) still bounds it
+    ]
+    try:  # an S3-compatible storage (django-storages) that cannot be reached
+        import botocore.exceptions
+
+        classes += [botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError]
+    except ImportError:
+        pass
+    return tuple(classes)
+
+
+def failure_is_transient(exc: BaseException) -> bool:
+    """Whether trying again later may succeed. Everything else fails the certificate at once."""
+    if isinstance(exc, _transient_classes()):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500  # 4xx: "try again later"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(400 <= code < 500 for code, _msg in exc.recipients.values())
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError | PermissionError):
+        return exc.errno in _TRANSIENT_ERRNOS
+    return False
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The sentence shown to staff in the admin for a failure retrying will not cure."""
+    from .services import CertificateIssueError
+
+    detail = f"{type(exc).__name__}: {exc}".strip()
+    if isinstance(exc, CertificateIssueError):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return _(
+            "A file the certificate needs is missing: %(file)s (%(error)s). Restore it, or correct the setting "
+            "that names it, then try again."
+        ) % {"file": exc.filename or _("unknown file"), "error": exc.strerror or exc}
+    if isinstance(exc, PermissionError):
+        return _(
+            "A file the certificate needs cannot be read or written: %(file)s (%(error)s). Correct its "
+            "permissions, then try again."
+        ) % {"file": exc.filename or _("unknown file"), "error": exc.strerror or exc}
+    if isinstance(exc, TemplateDoesNotExist | TemplateSyntaxError):
+        return _(
+            "The certificate's template could not be rendered (%(detail)s). Correct the template, then try again."
+        ) % {"detail": detail}
+    if isinstance(exc, DatabaseError):
+        return _(
+            "The database refused to record the certificate (%(detail)s). This needs a developer; try again once "
+            "it is fixed."
+        ) % {"detail": detail}
+    return _("Issuing stopped with an error retrying will not cure (%(detail)s). Try again once it is fixed.") % {
+        "detail": detail
+    }
 
 
 class CertificateTask(Task):
@@ -40,7 +127,10 @@ class CertificateTask(Task):
         certificate_id = kwargs.get("certificate_id", args[0] if args else None)
         if certificate_id is None:
             return
-        reason = f"{type(exc).__name__}: {exc}".strip()
+        tries = self.request.retries + 1
+        reason = ngettext(
+            "Still failing after %(tries)d try: %(reason)s", "Still failing after %(tries)d tries: %(reason)s", tries
+        ) % {"tries": tries, "reason": f"{type(exc).__name__}: {exc}".strip()}
         try:
             certificate_fail(certificate_id=certificate_id, reason=reason)
         except Exception:  # the database itself may be what failed; the sweeper will retry
@@ -69,7 +159,6 @@ def _preload_renderer_libraries(**kwargs) -> None:
     base=CertificateTask,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,
@@ -79,13 +168,33 @@ def _preload_renderer_libraries(**kwargs) -> None:
 )
 def certificate_issue_task(self, certificate_id: int) -> str:
     """Render, sign, store and email one certificate (idempotent: safe to run again)."""
-    from .services import CertificateIssueError, certificate_fail, certificate_issue
+    from .services import CertificateClaimedError, CertificateIssueError, certificate_fail, certificate_issue
 
     try:
         certificate = certificate_issue(certificate_id=certificate_id)
-    except CertificateIssueError as exc:
-        certificate_fail(certificate_id=certificate_id, reason=str(exc))
-        logger.warning("Certificate %s failed: %s", certificate_id, exc)
+    except CertificateClaimedError as busy:
+        # Another attempt is at work (or was killed mid-work): look again once its claim is stale.
+        if self.request.retries >= self.max_retries:
+            return "claimed"
+        raise self.retry(countdown=busy.retry_after) from None
+    except Exception as exc:
+        if failure_is_transient(exc):
+            countdown = get_exponential_backoff_interval(
+                factor=self.retry_backoff,
+                retries=self.request.retries,
+                maximum=self.retry_backoff_max,
+                full_jitter=self.retry_jitter,
+            )
+            logger.warning(
+                "Certificate %s: %s: %s; trying again in %ss.", certificate_id, type(exc).__name__, exc, countdown
+            )
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        reason = failure_reason(exc)
+        certificate_fail(certificate_id=certificate_id, reason=reason)
+        if isinstance(exc, CertificateIssueError):  # a data or key problem staff can fix
+            logger.warning("Certificate %s failed: %s", certificate_id, reason)
+        else:
+            logger.error("Certificate %s failed: %s", certificate_id, reason, exc_info=exc)
         return "failed"
     return certificate.status if certificate is not None else "missing"
 
