@@ -37,3 +37,10 @@ def client_ip(request) -> str:
             if address:
                 return address
     return _address(request.META.get("REMOTE_ADDR", "")) or "unknown"
+
+
+def ratelimit_ip(request) -> str:
+    """``client_ip`` for django-ratelimit's ``key="ip"`` (``RATELIMIT_IP_META_KEY``), which needs an
+    address it can parse: requests with no readable address share the bucket of 0.0.0.0."""
+    address = client_ip(request)
+    return "0.0.0.0" if address == "unknown" else address  # noqa: S104 - a bucket name, not a bind

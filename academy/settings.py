@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "allauth",
     "allauth.account",
+    "django_ratelimit",
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
@@ -103,22 +104,60 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if PRO
 # A kept connection is checked before each request reuses it, so a restarted database costs no
 # failed request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable database fails a request (and /healthz/) within seconds, not minutes
+    # (DATABASE_URL's own ?connect_timeout= wins).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (rate limits, sessions' neighbours) -------------------------------------------------
+# --- Cache (rate limits, sessions) --------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # The cache (rate limits) may share Redis with the broker but should use another database number.
 CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
-CACHES = {
-    "default": (
+if CACHE_URL:
+    # Redis down degrades, never breaks: both aliases go through academy.cache.FallbackCache, which
+    # uses the django-redis cache "redis" while it answers and, while it does not (one warning per
+    # outage, tried again every few seconds), serves rate limits from this process's memory
+    # ("default") and lets sessions go to the database ("sessions"). Short socket timeouts keep
+    # an unreachable Redis from holding up requests.
+    CACHES = {
+        "default": {"BACKEND": "academy.cache.FallbackCache", "OPTIONS": {"PRIMARY": "redis"}},
+        "sessions": {
+            "BACKEND": "academy.cache.FallbackCache",
+            "OPTIONS": {"PRIMARY": "redis", "LOCAL_FALLBACK": False},
+        },
         # django-redis keeps one client per process (Django's own backend builds one per call).
-        {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": CACHE_URL}
-        if CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
-# Sessions are read from the shared cache and written through to the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if CACHE_URL else "django.contrib.sessions.backends.db"
+        # Use it through the aliases above; only /healthz/ asks it directly.
+        "redis": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 1.0},
+        },
+    }
+    # Sessions are read from Redis and written through to the database (read from it when Redis
+    # is away).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "sessions"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# django-ratelimit (the verification limits) counts in the default cache, by the address
+# academy.client decides (also for key="ip"). A count the cache cannot give lets the request
+# through rather than refusing everybody.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = "academy.client.ratelimit_ip"
+RATELIMIT_FAIL_OPEN = True
+SILENCED_SYSTEM_CHECKS = [
+    # "Not officially supported": django-ratelimit knows only its listed backends. FallbackCache
+    # counts in django-redis (which it lists: shared, atomic incr) and, only while Redis is away,
+    # per process; without Redis the warning is about LocMemCache, covered by E003 below.
+    "django_ratelimit.W001",
+]
+if not CACHE_URL:
+    # Without Redis (development, the embedded set-up) the one cache is this process's memory, so
+    # counts are per process; that is the point of running without Redis, not a mistake.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # --- Accounts ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "academy.User"
@@ -234,7 +273,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 # Redis redelivers an unacknowledged message only after this many seconds; retries' countdowns
 # stay well below it and the certificate sweeper covers anything lost in between.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1800)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1800),
+    # An unreachable or hung broker is given up on within seconds: a page that enqueues a task
+    # (after commit, catching the error) is never held up for minutes by it.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue certificates still pending (or failed with attempts left) after a lost message.

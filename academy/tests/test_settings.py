@@ -130,7 +130,8 @@ print(json.dumps({
     "db": [connection.vendor, db["HOST"], int(db["PORT"]), db["NAME"], db["USER"]],
     "broker": app.connection_for_write().as_uri(),
     "tasks_in_process": app.conf.task_always_eager,
-    "cache": [type(caches["default"]).__name__, caches["default"]._server],
+    "cache": [type(caches["default"]).__name__, type(caches["redis"]).__name__, caches["redis"]._server],
+    "sessions": [settings.SESSION_ENGINE, type(caches[settings.SESSION_CACHE_ALIAS]).__name__],
     "debug": settings.DEBUG,
 }))
 """
@@ -150,7 +151,8 @@ def test_production_reads_postgres_and_redis_from_the_environment():
         "db": ["postgresql", "db.internal", 5433, "academy_live", "academy"],
         "broker": "redis://redis.internal:6379/0",
         "tasks_in_process": False,
-        "cache": ["RedisCache", "redis://cache.internal:6380/1"],
+        "cache": ["FallbackCache", "RedisCache", "redis://cache.internal:6380/1"],
+        "sessions": ["django.contrib.sessions.backends.cached_db", "FallbackCache"],
         "debug": False,
     }
 
