@@ -257,6 +257,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 PARTNER_UPLOAD_MAX_BYTES = env.int("PARTNER_UPLOAD_MAX_BYTES", default=2 * 1024 * 1024)
 PARTNER_UPLOAD_MAX_ROWS = env.int("PARTNER_UPLOAD_MAX_ROWS", default=5000)
 PARTNER_UPLOAD_EXPIRY_HOURS = env.int("PARTNER_UPLOAD_EXPIRY_HOURS", default=24)
+# Reading one uploaded file stops after this many seconds with a message (hostile workbooks).
+PARTNER_UPLOAD_READ_SECONDS = env.float("PARTNER_UPLOAD_READ_SECONDS", default=5.0)
 
 # --- Celery -----------------------------------------------------------------------------------
 # With no broker configured, tasks run in-process (after the transaction commits, because
@@ -308,7 +310,10 @@ CERTIFICATE_SIGNATORY_TITLE = env.str("CERTIFICATE_SIGNATORY_TITLE", default="")
 CERTIFICATE_SIGNATORY_SIGNATURE = env.str("CERTIFICATE_SIGNATORY_SIGNATURE", default="")
 CERTIFICATE_SWEEP_AFTER_MINUTES = env.int("CERTIFICATE_SWEEP_AFTER_MINUTES", default=3)
 CERTIFICATE_MAX_ATTEMPTS = env.int("CERTIFICATE_MAX_ATTEMPTS", default=5)
-# Public verification, per IP address (certificates.views.rate_limited, counted in the cache).
+# An attempt's claim on a certificate older than this (a killed worker) may be taken over: longer
+# than CELERY_TASK_TIME_LIMIT, shorter than the sweep delay.
+CERTIFICATE_CLAIM_TIMEOUT_SECONDS = env.float("CERTIFICATE_CLAIM_TIMEOUT_SECONDS", default=120.0)
+# Public verification, per visitor (academy.client.client_ip), counted by django-ratelimit.
 CERTIFICATE_RATE_LIMITS = {"verify": "60/m", "file_check": "10/m"}
 # Seconds a browser or HTTP cache may keep a verification page (a revocation shows within it).
 VERIFICATION_MAX_AGE = env.int("VERIFICATION_MAX_AGE", default=60)
