@@ -6,6 +6,7 @@
 //
 // Usage: node verify.mjs [CREDENTIAL.json | -] [--base-url URL] [--context URL=FILE]...
 //                        [--contexts-dir DIR] [--now ISO-DATETIME] [--any-issuer]
+// `node verify.mjs --print-context URL` prints a bundled context (for a test signer to use).
 // --any-issuer drops the check that the issuer is the key's controller (for published test
 // vectors whose issuer is an example URL); the key must still be an assertionMethod of its DID.
 // Prints one JSON line {verified, checks, errors, status, ...}; exits 0 when verified, 1 when
@@ -43,7 +44,7 @@ class UsageError extends Error {}
 
 function parseArgs(argv) {
   const options = {input: null, baseUrl: null, extraContexts: [], contextsDir: null, now: null,
-    anyIssuer: false};
+    anyIssuer: false, printContext: null};
   for(let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -65,6 +66,8 @@ function parseArgs(argv) {
       options.contextsDir = value();
     } else if(arg === '--now') {
       options.now = value();
+    } else if(arg === '--print-context') {
+      options.printContext = value();
     } else if(arg === '--any-issuer') {
       options.anyIssuer = true;
     } else if(arg === '-h' || arg === '--help') {
@@ -243,6 +246,12 @@ function errorMessages(error) {
       messages.push(...errorMessages(e.errors));
     } else if(e) {
       let message = e.message || String(e);
+      // JSON-LD safe mode names what it dropped: an undefined term, a relative IRI...
+      const event = e.details && e.details.event;
+      if(event && event.details) {
+        const what = event.details.property ?? event.details.type ?? event.details.iri;
+        message += ` (${event.code}${what === undefined ? '' : `: ${JSON.stringify(what)}`})`;
+      }
       if(e.cause && e.cause.message && !message.includes(e.cause.message)) {
         message += ` (${e.cause.message})`;
       }
@@ -355,6 +364,15 @@ async function main() {
       return 2;
     }
     throw e;
+  }
+  if(options.printContext !== null) {
+    const {map} = bundledContexts();
+    if(!map.has(options.printContext)) {
+      process.stderr.write(`no bundled context ${options.printContext}\n`);
+      return 2;
+    }
+    process.stdout.write(JSON.stringify(map.get(options.printContext)) + '\n');
+    return 0;
   }
   const text = options.input === null || options.input === '-' ?
     await readStdin() : await readFile(options.input, 'utf8');
