@@ -302,6 +302,16 @@ CERTIFICATE_SIGNING_CHAIN = env.list("CERTIFICATE_SIGNING_CHAIN", default=[str(B
 CERTIFICATE_SIGNING_KEY_PASSPHRASE = env.str("CERTIFICATE_SIGNING_KEY_PASSPHRASE", default="")
 CERTIFICATE_SIGNING_PKCS12 = env.str("CERTIFICATE_SIGNING_PKCS12", default="")
 CERTIFICATE_SIGNING_PASSPHRASE = env.str("CERTIFICATE_SIGNING_PASSPHRASE", default="")
+# The Ed25519 key that signs certificates' Open Badges 3.0 credentials (eddsa-rdfc-2022), published
+# in the DID document at /.well-known/did.json; `create_signing_key` makes it beside the PAdES key.
+# After a rotation, list the earlier keys' public (or private) PEM files so that credentials they
+# signed still verify.
+CERTIFICATE_CREDENTIAL_KEY = env.str(
+    "CERTIFICATE_CREDENTIAL_KEY", default=str(BASE_DIR / "keys" / "credential-key.pem")
+)
+CERTIFICATE_CREDENTIAL_PREVIOUS_KEYS = env.list("CERTIFICATE_CREDENTIAL_PREVIOUS_KEYS", default=[])
+# Seconds a DID resolver or HTTP cache may keep /.well-known/did.json.
+DID_DOCUMENT_MAX_AGE = env.int("DID_DOCUMENT_MAX_AGE", default=300)
 # The sweeper re-enqueues pending/failed certificates older than this; failed ones until attempts run out.
 # Who signs the certificates of a programme that names no signatory of its own: a name, a title and
 # a signature image (a PNG or JPEG file; a transparent background is fine).

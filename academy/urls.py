@@ -22,6 +22,7 @@ urlpatterns = [
     path("welcome/<uidb64>/<token>/", views.WelcomeView.as_view(), name="welcome"),
     path("partners/", include("portal.urls")),
     path("verify/", include("certificates.urls")),
+    path(".well-known/", include("certificates.urls_well_known")),  # the issuer's DID document
     path("", include("programmes.urls")),
     path("", include("learners.urls")),  # the home page: a learner's dashboard, or academy.views.home
 ]

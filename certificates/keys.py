@@ -1,7 +1,9 @@
-"""Making a development signing key pair: a small CA and an ECDSA P-256 signing certificate.
+"""Making a development signing key pair: a small CA and an ECDSA P-256 signing certificate; and
+the Ed25519 key that signs certificates' Open Badges credentials (``credential_key_create``).
 
-Used by ``python manage.py create_signing_key`` and by the tests. Production should use a key
-issued by a real certification authority (PEM paths or PKCS#12 in the settings).
+Used by ``python manage.py create_signing_key`` and by the tests. Production should use a PAdES key
+issued by a real certification authority (PEM paths or PKCS#12 in the settings). The credential key
+needs no certificate: its public half is published in the issuer's DID document.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -156,3 +158,29 @@ def development_keys_create(
         p12_path, pkcs12.serialize_key_and_certificates(b"academy-signing", key, cert, [ca_cert], encryption)
     )
     return KeyFiles(**{**files.__dict__, "pkcs12": p12_path})
+
+
+CREDENTIAL_KEY_NAME = "credential-key.pem"
+
+
+def credential_key_create(path: Path) -> Path:
+    """Write a new Ed25519 private key (PKCS#8 PEM, readable by its owner only) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    _write_private(path, pem)
+    return path
+
+
+def credential_public_key_write(private_path: Path, public_path: Path) -> Path:
+    """Write the public half of the Ed25519 key at ``private_path`` to ``public_path`` (PEM): what
+    ``CERTIFICATE_CREDENTIAL_PREVIOUS_KEYS`` lists after a rotation."""
+    key = serialization.load_pem_private_key(Path(private_path).read_bytes(), password=None)
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ValueError(f"{private_path} is not an Ed25519 private key.")
+    public_path = Path(public_path)
+    public_path.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return public_path

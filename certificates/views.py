@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
@@ -210,3 +211,24 @@ def download(request, code: str):
         filename=f"certificate-{certificate.verification_code}.pdf",
         content_type="application/pdf",
     )
+
+
+@require_GET
+def did_document(request):
+    """The issuer's DID document (``did:web`` of ``SITE_URL``) at ``/.well-known/did.json``: public,
+    cacheable for ``DID_DOCUMENT_MAX_AGE`` seconds, readable from any origin (wallets resolve it in
+    the browser). Without a usable credential key it answers 503 (the reason is logged), never 500."""
+    from .credentials import CredentialError
+    from .credentials import did_document as did_document_build
+
+    try:
+        document = did_document_build()
+    except CredentialError as exc:
+        logger.error("The DID document cannot be served: %s", exc)
+        response = JsonResponse({"error": "The issuer's keys are not available at the moment."}, status=503)
+        response["Cache-Control"] = "no-store"
+        return response
+    response = HttpResponse(json.dumps(document, indent=2), content_type="application/did+json")
+    patch_cache_control(response, public=True, max_age=settings.DID_DOCUMENT_MAX_AGE)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
