@@ -392,6 +392,15 @@ def criteria_narrative(competencies: list[dict]) -> str:
     return " ".join(parts)
 
 
+def _name_identity(name: str, email: str) -> list[dict]:
+    """The printed name as an unhashed ``IdentityObject``; none when the certificate printed the
+    email address in place of a name (a learner with no name), which must never appear in plain."""
+    name = (name or "").strip()
+    if not name or (email and email.strip().casefold() in name.casefold()):
+        return []
+    return [{"type": "IdentityObject", "identityHash": name, "identityType": "name", "hashed": False}]
+
+
 def credential_build(
     certificate,
     *,
@@ -404,7 +413,7 @@ def credential_build(
 
     ``status_entry``: the ``credentialStatus`` entry (a Bitstring Status List entry), if any.
     ``salt``: for the email's identity hash (random when not given). The learner's email appears
-    only hashed."""
+    only hashed (even when the certificate printed it for want of a name)."""
     if certificate.issued_at is None:
         raise CredentialError(_("The certificate has not been issued, so it has no credential yet."))
     programme = certificate.enrolment.programme
@@ -435,12 +444,7 @@ def credential_build(
                     "hashed": True,
                     "salt": salt,
                 },
-                {
-                    "type": "IdentityObject",
-                    "identityHash": certificate.learner_name,
-                    "identityType": "name",
-                    "hashed": False,
-                },
+                *_name_identity(certificate.learner_name, email),
             ],
             "achievement": {
                 "id": achievement_id(programme),

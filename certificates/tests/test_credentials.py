@@ -97,6 +97,14 @@ def test_no_plain_email_anywhere_in_the_credential(completed_certificate):
     assert "learner@example" not in text
 
 
+def test_a_certificate_that_printed_the_email_for_want_of_a_name_keeps_it_hashed(completed_certificate):
+    completed_certificate.learner_name = "Learner@Example.org"  # the snapshot of a learner with no name
+    credential = credential_build(completed_certificate)
+    assert "learner@example.org" not in json.dumps(credential).lower()
+    assert [i["identityType"] for i in credential["credentialSubject"]["identifier"]] == ["emailAddress"]
+    credential_terms_check(credential)
+
+
 def test_each_credential_gets_a_fresh_salt_and_a_reissue_a_new_id(completed_certificate):
     first, second = credential_build(completed_certificate), credential_build(completed_certificate)
     assert first["credentialSubject"]["identifier"][0]["salt"] != second["credentialSubject"]["identifier"][0]["salt"]
