@@ -117,3 +117,57 @@ class NameChangeRequest(models.Model):
 
     def __str__(self):
         return f"{self.current_name} → {self.requested_name} ({self.get_status_display()})"
+
+
+class Invitation(models.Model):
+    """One invitation email to set a first password: written in the same transaction as the
+    enrolment or invite, sent afterwards by a Celery task (``academy.tasks``), in chunks.
+
+    ``status`` says whether it went: pending until the mail server accepted it (``sent_at``), or
+    until it need not go (the person set a password or was deactivated meanwhile, or a newer
+    invitation replaced it), or until the mail server refused the address for good or the
+    attempts ran out (``last_error`` says why). The sweeper sends what is still pending once
+    ``sweep_after`` has passed, so a broker that was down or lost its messages delays an
+    invitation but loses none. Re-sending an invitation is a new row (or resets a pending one).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Not needed: account already set up or deactivated")
+        REFUSED = "refused", _("Refused by the mail server")
+        FAILED = "failed", _("Not sent: gave up after repeated errors")
+
+    user = models.ForeignKey(
+        "academy.User", on_delete=models.CASCADE, related_name="invitations", verbose_name=_("person")
+    )
+    invited_by = models.ForeignKey(
+        "academy.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    sweep_after = models.DateTimeField(
+        _("sweeper sends it after"), help_text=_("If still waiting then, the sweeper queues it again.")
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["sweep_after"], condition=models.Q(status="pending"), name="invitation_pending_sweep_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_status_display()})"

@@ -179,19 +179,23 @@ def test_confirm_enrols_valid_rows_creates_accounts_and_queues_one_invitation_ta
     assert not EnrolmentUpload.objects.exists()
 
 
-def test_invitations_go_to_one_task_after_commit(
+def test_invitations_are_recorded_with_the_enrolments_and_queued_after_commit(
     coordinator, cohort, monkeypatch, mailoutbox, django_capture_on_commit_callbacks
 ):
     from academy import tasks
+    from academy.models import Invitation
 
-    delayed = []
-    monkeypatch.setattr(tasks.learner_invitations_send_task, "delay", lambda *a, **k: delayed.append(a))
+    queued = []
+    monkeypatch.setattr(tasks.invitations_send_task, "apply_async", lambda *a, **k: queued.append(k["args"][0]))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         enrolments = learners_enrol(cohort=cohort, learners=learners(3), enrolled_by=coordinator)
-    assert delayed == [] and mailoutbox == []  # nothing is queued or sent inside the transaction
+    assert queued == [] and mailoutbox == []  # nothing is queued or sent inside the transaction
+    invitations = list(Invitation.objects.order_by("pk"))
+    assert [i.user_id for i in invitations] == [e.learner_id for e in enrolments]
+    assert all(i.status == Invitation.Status.PENDING and i.invited_by == coordinator for i in invitations)
     for callback in callbacks:
         callback()
-    assert delayed == [([e.learner_id for e in enrolments], coordinator.pk)]
+    assert queued == [[i.pk for i in invitations]]  # one chunk (at most INVITATION_CHUNK_SIZE)
 
 
 def test_confirm_is_all_or_nothing_when_a_row_became_invalid(coordinator_client, cohort, programme, other_partner):

@@ -156,26 +156,37 @@ def test_new_link_request_is_rate_limited(client, mailoutbox, django_capture_on_
     assert len(mailoutbox) == 3
 
 
-def test_bulk_queue_sends_one_task_after_commit(django_capture_on_commit_callbacks, mailoutbox, monkeypatch):
+def test_bulk_queue_records_invitations_and_sends_them_in_chunks_after_commit(
+    django_capture_on_commit_callbacks, mailoutbox, monkeypatch, settings
+):
     from academy import tasks
+    from academy.models import Invitation
 
+    settings.INVITATION_CHUNK_SIZE = 2
     users = []
-    for n in range(3):
+    for n in range(4):
         user = User(email=f"bulk{n}@example.org", full_name=f"Bulk {n}")
         user.set_unusable_password()
         users.append(user)
     User.objects.bulk_create(users)
-    users = list(User.objects.filter(email__startswith="bulk"))
+    users = list(User.objects.filter(email__startswith="bulk").order_by("email"))
     users[0].set_password(NEW_PASSWORD)  # this one set a password meanwhile: skipped
     users[0].save()
     calls = []
-    real_delay = tasks.learner_invitations_send_task.delay
-    monkeypatch.setattr(tasks.learner_invitations_send_task, "delay", lambda *a: calls.append(a) or real_delay(*a))
+    real_apply_async = tasks.invitations_send_task.apply_async
+    monkeypatch.setattr(
+        tasks.invitations_send_task,
+        "apply_async",
+        lambda *a, **k: calls.append(k["args"][0]) or real_apply_async(*a, **k),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.learner_invitations_queue(learners=users)
-    assert len(calls) == 1
-    assert sorted(calls[0][0]) == sorted(u.pk for u in users)
-    assert sorted(m.to[0] for m in mailoutbox) == ["bulk1@example.org", "bulk2@example.org"]
+        assert calls == [] and Invitation.objects.count() == 3  # recorded now, queued after commit
+    invitations = {i.pk: i.user.email for i in Invitation.objects.select_related("user")}
+    assert [len(chunk) for chunk in calls] == [2, 1]
+    assert sorted(invitations[pk] for chunk in calls for pk in chunk) == [f"bulk{n}@example.org" for n in (1, 2, 3)]
+    assert sorted(m.to[0] for m in mailoutbox) == ["bulk1@example.org", "bulk2@example.org", "bulk3@example.org"]
+    assert set(Invitation.objects.values_list("status", flat=True)) == {Invitation.Status.SENT}
 
 
 def test_resend_sends_a_fresh_link(django_capture_on_commit_callbacks, mailoutbox):
