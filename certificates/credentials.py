@@ -571,6 +571,13 @@ def credential_verify(
         data = _hash_data(unsecured, proof_config)
     except CredentialError as exc:
         return CredentialCheck(False, str(exc), method)
+    except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        # pyld on JSON no credential has (nested thousands deep, odd values where it expects others).
+        return CredentialCheck(
+            False,
+            _("The credential is not JSON-LD that can be checked (%(error)s).") % {"error": type(exc).__name__},
+            method,
+        )
     try:
         public_key.verify(signature, data)
     except InvalidSignature:

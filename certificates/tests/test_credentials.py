@@ -250,6 +250,16 @@ def test_verifying_garbage_gives_an_answer_not_an_error(document):
     assert not check.valid and check.problem
 
 
+def test_verifying_a_deeply_nested_credential_gives_an_answer_not_an_error(credential, credential_key_file):
+    signed = credential_sign(credential)
+    nested = {"narrative": "x"}
+    for _ in range(5000):
+        nested = {"narrative": nested}
+    signed["credentialSubject"]["achievement"]["criteria"] = nested
+    check = credential_verify(signed)
+    assert not check.valid and check.problem
+
+
 def test_signing_without_a_key_says_how_to_make_one(credential, settings, tmp_path):
     settings.CERTIFICATE_CREDENTIAL_KEY = str(tmp_path / "missing.pem")
     with pytest.raises(credentials.CredentialKeyError, match="create_signing_key"):
