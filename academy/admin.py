@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .admin_base import SafeAdminMixin
-from .models import NameChangeRequest, User
+from .models import Invitation, NameChangeRequest, User
 from .names import name_clean
 
 
@@ -202,20 +202,18 @@ class NameChangeRequestAdmin(SafeAdminMixin, admin.ModelAdmin):
         were resolved."""
         resolved = 0
         for name_change_request in queryset.filter(status=NameChangeRequest.Status.OPEN).select_related("user"):
-            if approve:
-                try:
-                    name_clean(name_change_request.requested_name)
-                except ValidationError as error:
-                    self.message_user(
-                        request,
-                        _("Not approved for %(email)s: %(problem)s Decline the request and ask for the name again.")
-                        % {"email": name_change_request.user.email, "problem": " ".join(error.messages)},
-                        messages.ERROR,
-                    )
-                    continue
-            services.name_change_request_resolve(
-                name_change_request=name_change_request, resolved_by=request.user, approve=approve
-            )
+            try:
+                services.name_change_request_resolve(
+                    name_change_request=name_change_request, resolved_by=request.user, approve=approve
+                )
+            except ValidationError as error:
+                self.message_user(
+                    request,
+                    _("Not approved for %(email)s: %(problem)s Decline the request and ask for the name again.")
+                    % {"email": name_change_request.user.email, "problem": " ".join(error.messages)},
+                    messages.ERROR,
+                )
+                continue
             resolved += 1
         return resolved
 
@@ -231,3 +229,36 @@ class NameChangeRequestAdmin(SafeAdminMixin, admin.ModelAdmin):
     def decline_selected(self, request, queryset):
         self._resolve(request, queryset, approve=False)
         self.message_user(request, _("Requests declined."), messages.SUCCESS)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(SafeAdminMixin, admin.ModelAdmin):
+    """Invitation emails: whether and when each went, how many tries it took and the mail
+    server's last answer. Read only: invitations are re-sent from the cohort (admin action or
+    the partner portal), which records a new one."""
+
+    list_display = ("user", "status", "created_at", "sent_at", "attempts", "invited_by")
+    list_filter = ("status",)
+    search_fields = ("user__email", "user__full_name")
+    list_select_related = ("user", "invited_by")
+    date_hierarchy = "created_at"
+    fields = readonly_fields = (
+        "user",
+        "invited_by",
+        "status",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "last_attempt_at",
+        "last_error",
+        "sweep_after",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

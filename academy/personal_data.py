@@ -63,3 +63,13 @@ def _name_change_requests(user) -> list[dict]:
         {"requested_name": r.requested_name, "reason": r.reason, "status": r.status, "asked": when(r.created_at)}
         for r in NameChangeRequest.objects.filter(user=user)
     ]
+
+
+@section("invitations")
+def _invitations(user) -> list[dict]:
+    from .models import Invitation
+
+    return [
+        {"status": i.status, "recorded": when(i.created_at), "sent": when(i.sent_at), "attempts": i.attempts}
+        for i in Invitation.objects.filter(user=user).order_by("created_at")
+    ]

@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from .names import name_clean
 from .tokens import invitation_timeout_seconds, invitation_token_generator
 
 User = get_user_model()
@@ -431,7 +432,8 @@ def learner_invitation_accept(*, user, password: str) -> User:
 @transaction.atomic
 def name_change_request_resolve(*, name_change_request, resolved_by, approve: bool, staff_note: str = ""):
     """Staff deal with a request: approving it corrects the account's name (reissuing the
-    certificate is then done from the certificates admin); declining leaves the name as it is."""
+    certificate is then done from the certificates admin); declining leaves the name as it is.
+    Approving a name that breaks ``academy.names.name_clean`` raises ValidationError."""
     from django.utils import timezone
 
     from .models import NameChangeRequest
@@ -440,7 +442,9 @@ def name_change_request_resolve(*, name_change_request, resolved_by, approve: bo
     if req.status != NameChangeRequest.Status.OPEN:
         return req
     if approve:
-        req.user.full_name = req.requested_name
+        # The rule of names applies to a request made before the rule existed too: ValidationError
+        # (nothing changed) with the reason, for the staff member to decline and ask again.
+        req.user.full_name = name_clean(req.requested_name)
         req.user.save(update_fields=["full_name"])
     req.status = NameChangeRequest.Status.DONE if approve else NameChangeRequest.Status.DECLINED
     req.resolved_at = timezone.now()

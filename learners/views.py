@@ -3,6 +3,7 @@ certificates), the personal data download; and the staff page that deals with na
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -120,12 +121,20 @@ def name_change_requests(request):
         decision = request.POST.get("decision")
         if req is None or decision not in {"approve", "decline"}:
             raise Http404
-        account_services.name_change_request_resolve(
-            name_change_request=req,
-            resolved_by=request.user,
-            approve=decision == "approve",
-            staff_note=request.POST.get("staff_note", ""),
-        )
+        try:
+            account_services.name_change_request_resolve(
+                name_change_request=req,
+                resolved_by=request.user,
+                approve=decision == "approve",
+                staff_note=request.POST.get("staff_note", ""),
+            )
+        except ValidationError as error:  # the requested name breaks the rule of names
+            messages.error(
+                request,
+                _("Not approved: %(problem)s Decline the request and ask the learner for the name again.")
+                % {"problem": " ".join(error.messages)},
+            )
+            return redirect("name_change_requests")
         if decision == "approve":
             messages.success(
                 request,

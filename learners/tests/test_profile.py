@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from academy.models import NameChangeRequest
 from certificates.models import Certificate
@@ -122,6 +123,7 @@ def test_personal_data_download(learner_client, learner, enrolment, framework, f
     assert list(data) == [
         "account",
         "name_change_requests",
+        "invitations",
         "partner_memberships",
         "cohorts_facilitated",
         "enrolments",
@@ -148,3 +150,41 @@ def test_a_name_change_request_id_that_is_not_one_gets_404(client, staff_user, r
     client.force_login(staff_user)
     response = client.post(reverse("name_change_requests"), {"request_id": request_id, "decision": "approve"})
     assert response.status_code == 404
+
+
+def test_staff_cannot_approve_a_requested_name_that_breaks_the_rule_of_names(client, learner, staff_user):
+    """A request recorded before the rule (straight into the table) is not approved from the
+    staff page: the staff member is told why, the name and the request stay as they were."""
+    original = learner.full_name
+    request = NameChangeRequest.objects.create(user=learner, current_name=original, requested_name="\u202eevil")
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("name_change_requests"), {"request_id": request.pk, "decision": "approve"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "changes the direction of text" in response.content.decode()
+    learner.refresh_from_db()
+    request.refresh_from_db()
+    assert learner.full_name == original and request.status == NameChangeRequest.Status.OPEN
+
+
+def test_the_service_refuses_to_approve_a_hidden_character_name(learner, staff_user):
+    from django.core.exceptions import ValidationError
+
+    from academy.services import name_change_request_resolve
+
+    request = NameChangeRequest.objects.create(user=learner, current_name=learner.full_name, requested_name="\u200b")
+    with pytest.raises(ValidationError):
+        name_change_request_resolve(name_change_request=request, resolved_by=staff_user, approve=True)
+    request.refresh_from_db()
+    assert request.status == NameChangeRequest.Status.OPEN
+
+
+def test_personal_data_download_lists_the_invitations_sent_to_the_person(learner_client, learner, other_learner):
+    from academy.models import Invitation
+
+    Invitation.objects.create(user=learner, status=Invitation.Status.SENT, attempts=1, sweep_after=timezone.now())
+    Invitation.objects.create(user=other_learner, sweep_after=timezone.now())
+    data = learner_client.get(reverse("personal_data")).json()
+    [invitation] = data["invitations"]
+    assert invitation["status"] == "sent" and invitation["attempts"] == 1
