@@ -47,7 +47,7 @@ SWEEP_LIMIT = 5000
 def invitation_max_attempts() -> int:
     """Attempts after which an invitation that keeps failing is marked failed (default 20: with
     the backoff below, about 14 hours of a mail server failing)."""
-    return int(getattr(settings, "INVITATION_MAX_ATTEMPTS", 20))
+    return settings.INVITATION_MAX_ATTEMPTS
 
 
 def invitation_retry_countdown(attempt: int) -> int:

@@ -210,6 +210,9 @@ INVITATION_TIMEOUT_DAYS = env.int("INVITATION_TIMEOUT_DAYS", default=14)
 # still unsent this many minutes after they were recorded (a broker that was down or flushed).
 INVITATION_CHUNK_SIZE = env.int("INVITATION_CHUNK_SIZE", default=50)
 INVITATION_SWEEP_AFTER_MINUTES = env.int("INVITATION_SWEEP_AFTER_MINUTES", default=3)
+# Tries (the task's retries, then the sweeper's, with growing gaps: about 14 hours) before an
+# invitation that keeps failing is marked failed for staff to see.
+INVITATION_MAX_ATTEMPTS = env.int("INVITATION_MAX_ATTEMPTS", default=20)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
