@@ -1,7 +1,8 @@
 """Rendering a certificate to PDF with WeasyPrint, from ``templates/certificates/pdf/certificate.html``.
 
 Only WeasyPrint's public API: ``HTML(string=..., base_url=..., url_fetcher=...)``, ``CSS``,
-``FontConfiguration``, ``Document.write_pdf`` and ``Page.anchors``. What is slow in WeasyPrint is
+``FontConfiguration``, ``Document.write_pdf`` (with ``pdf_variant="pdf/a-3b"``, an ``Attachment``
+for the embedded credential and a ``finisher``) and ``Page.anchors``. What is slow in WeasyPrint is
 loading fonts and stylesheets, so the font configuration and the print stylesheet (its
 ``@font-face`` rules point at the pre-subset Noto Sans files in ``static/fonts``) are built once per
 process and reused for every certificate.
@@ -315,12 +316,62 @@ def certificate_html(context: dict) -> str:
         return render_to_string(TEMPLATE, {**context, "printed": printed_texts(context)})
 
 
-# How WeasyPrint writes a certificate: tagged, its streams (text, fonts, images) compressed, with PDF
-# 1.4 syntax: objects written one by one with a classic cross-reference table rather than packed into
-# compressed object streams (1.5). pyHanko, signing, reads the objects it changes faster that way,
-# for a few KB more file. The signed file declares PDF 2.0 all the same (pyHanko records the version
-# its PAdES signature needs in the catalogue).
-PDF_OPTIONS = {"pdf_tags": True, "uncompressed_pdf": False, "pdf_version": "1.4"}
+# How WeasyPrint writes a certificate: PDF/A-3b (an archival PDF: fonts embedded, an sRGB output
+# intent, XMP metadata declaring PDF/A-3 conformance B, files embedded only as associated files),
+# tagged, its streams (text, fonts, images) compressed, with PDF 1.4 syntax: objects written one by
+# one with a classic cross-reference table rather than packed into compressed object streams (1.5).
+# pyHanko, signing, reads the objects it changes faster that way, for a few KB more file; PDF/A-3
+# allows any header from 1.0 to 1.7. The signed file declares PDF 2.0 all the same (pyHanko records
+# the version its PAdES signature needs in the catalogue).
+PDF_VARIANT = "pdf/a-3b"
+PDF_OPTIONS = {"pdf_tags": True, "uncompressed_pdf": False, "pdf_version": "1.4", "pdf_variant": PDF_VARIANT}
+
+# The credential (Open Badges 3.0, JSON-LD) inside the certificate's PDF: a PDF/A-3 associated file
+# of the whole document, in the catalogue's /AF with /AFRelationship /Data (the data the printed
+# certificate is drawn from), its MIME type the embedded file's /Subtype.
+CREDENTIAL_FILE_NAME = "credential.json"
+CREDENTIAL_MEDIA_TYPE = "application/ld+json"
+CREDENTIAL_RELATIONSHIP = "Data"
+CREDENTIAL_DESCRIPTION = "The certificate as an Open Badges 3.0 credential (JSON-LD), signed by the issuer"
+
+
+def credential_attachment(credential_json: bytes):
+    """The credential as a WeasyPrint ``Attachment``: read from a ``data:`` URL of its own media type
+    (WeasyPrint takes an attachment's /Subtype from its source's MIME type, and guesses only
+    ``application/json`` from a file name), by a fetcher that reads ``data:`` URLs and nothing else."""
+    import datetime
+
+    from weasyprint import Attachment
+    from weasyprint.urls import URLFetcher
+
+    if not isinstance(credential_json, bytes) or not credential_json:
+        raise ValueError("The credential to embed must be the JSON document's bytes.")
+    now = datetime.datetime.now(datetime.UTC)  # WeasyPrint writes the time with a "Z": give it UTC
+    return Attachment(
+        url=f"data:{CREDENTIAL_MEDIA_TYPE};base64,{base64.b64encode(credential_json).decode('ascii')}",
+        url_fetcher=URLFetcher(allowed_protocols={"data"}),
+        name=CREDENTIAL_FILE_NAME,
+        description=CREDENTIAL_DESCRIPTION,
+        relationship=CREDENTIAL_RELATIONSHIP,
+        created=now,
+        modified=now,
+    )
+
+
+def associated_files_once(document, pdf) -> None:
+    """A ``write_pdf`` finisher (WeasyPrint's documented hook, given the ``pydyf.PDF`` before it is
+    written): each associated file listed once in the catalogue's /AF. WeasyPrint 70's PDF/A-3
+    writer adds every attachment twice, once from the /EmbeddedFiles name tree and once from its
+    file specification, so /AF read ``[12 0 R 12 0 R]``."""
+    files = pdf.catalog.get("AF")
+    if files:
+        files[:] = list(dict.fromkeys(files))  # a pydyf.Array is a list: changed in place
+
+
+def pdf_write(document, credential_json: bytes | None = None) -> bytes:
+    """A laid-out certificate written as PDF/A-3b, with ``credential_json`` embedded if given."""
+    attachments = [credential_attachment(credential_json)] if credential_json is not None else []
+    return document.write_pdf(finisher=associated_files_once, attachments=attachments, **PDF_OPTIONS)
 
 
 def document_render(html: str):
@@ -330,12 +381,14 @@ def document_render(html: str):
 
     renderer = renderer_get()
     page = HTML(string=html, base_url=renderer.base_url, url_fetcher=renderer.fetcher)
-    return page.render(stylesheets=[renderer.stylesheet], font_config=renderer.font_config, pdf_tags=True)
+    return page.render(
+        stylesheets=[renderer.stylesheet], font_config=renderer.font_config, pdf_tags=True, pdf_variant=PDF_VARIANT
+    )
 
 
 def pdf_render(html: str) -> bytes:
-    """Render certificate HTML to a tagged PDF with the bundled fonts."""
-    return document_render(html).write_pdf(**PDF_OPTIONS)
+    """Render certificate HTML to a tagged PDF/A-3b with the bundled fonts."""
+    return pdf_write(document_render(html))
 
 
 # Sizes of the certificate's text, largest first: the ``<body>`` class of the template.
@@ -346,8 +399,9 @@ class CertificateTooLongError(ValueError):
     """The certificate's text does not fit on its page even at the smallest size."""
 
 
-def certificate_pdf_render(context: dict) -> bytes:
-    """The certificate's PDF, its text as large as fits: if the text runs into the footer (a long
+def certificate_pdf_render(context: dict, *, credential_json: bytes | None = None) -> bytes:
+    """The certificate's PDF (PDF/A-3b, tagged; ``credential_json``, if given, embedded as the
+    associated file ``credential.json``: see ``pdf_write``), its text as large as fits: if the text runs into the footer (a long
     name, title and wording together) it is laid out again a size smaller. Nearly every certificate
     is laid out once; names, titles and wording as long as the Academy's forms allow, with a dozen
     long domain names, fit at the smallest size. Text that fits at no size raises
@@ -355,7 +409,7 @@ def certificate_pdf_render(context: dict) -> bytes:
     for size in TEXT_SIZES:
         document = document_render(certificate_html({**context, "text_size": size}))
         if not text_runs_into_footer(document):
-            return document.write_pdf(**PDF_OPTIONS)
+            return pdf_write(document, credential_json)
         logger.info("Certificate text too long at size %r; laying it out smaller.", size or "normal")
     raise CertificateTooLongError("The certificate's text does not fit on one page, even in the smallest print.")
 
