@@ -76,6 +76,19 @@ class Certificate(models.Model):
     # than ``CERTIFICATE_CLAIM_TIMEOUT_SECONDS`` (a worker that was killed) may be taken over.
     claim_token = models.CharField(_("issuing attempt"), max_length=64, blank=True, editable=False)
     claimed_at = models.DateTimeField(_("claimed by an issuing attempt"), null=True, blank=True, editable=False)
+    # The Open Badges 3.0 credential issued with the PDF (frozen at issue: stored, hashed), and the
+    # status list entry its ``credentialStatus`` points at.
+    credential = models.JSONField(_("credential"), null=True, blank=True, editable=False)
+    credential_sha256 = models.CharField(_("SHA-256 of the credential"), max_length=64, blank=True, editable=False)
+    status_entry = models.OneToOneField(
+        "certificates.StatusListEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("status list entry"),
+    )
     history = HistoricalRecords(excluded_fields=["attempts", "last_attempt_at", "claim_token", "claimed_at"])
 
     class Meta:
@@ -114,6 +127,17 @@ class CertificateVersion(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reason = models.TextField(_("why it was reissued"), blank=True)
+    credential = models.JSONField(_("credential"), null=True, blank=True, editable=False)
+    credential_sha256 = models.CharField(_("SHA-256 of the credential"), max_length=64, blank=True, editable=False)
+    status_entry = models.OneToOneField(
+        "certificates.StatusListEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("status list entry"),
+    )
 
     class Meta:
         verbose_name = _("superseded version")
@@ -125,3 +149,63 @@ class CertificateVersion(models.Model):
 
     def __str__(self):
         return f"{self.certificate.verification_code} v{self.version}"
+
+
+# The W3C Bitstring Status List v1.0 minimum: 131,072 entries (16 KB), so one entry among many
+# says nothing about whose it is (herd privacy).
+STATUS_LIST_SIZE = 131072
+
+
+class StatusList(models.Model):
+    """A W3C Bitstring Status List (``revocation``): one bit per credential, set when that
+    credential is revoked (a staff revocation, or the old credential of a reissue). Served as a
+    signed ``BitstringStatusListCredential`` at ``certificates:status_list``. ``version`` grows
+    with every change, so a cached copy of the signed list is keyed by it and cannot go stale."""
+
+    class Purpose(models.TextChoices):
+        REVOCATION = "revocation", _("Revocation")
+
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.REVOCATION)
+    size = models.PositiveIntegerField(_("entries"), default=STATUS_LIST_SIZE)
+    bits = models.BinaryField(_("bitstring"), help_text=_("Index 0 is the left-most bit of the first byte."))
+    version = models.PositiveIntegerField(_("version"), default=1)
+    full = models.BooleanField(_("full"), default=False, help_text=_("Every index has been handed out."))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("status list")
+        verbose_name_plural = _("status lists")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=STATUS_LIST_SIZE), name="statuslist_size_at_least_minimum")
+        ]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} list {self.pk}"
+
+
+class StatusListEntry(models.Model):
+    """An index of a status list handed out (at random, never twice) to one issuing attempt of
+    one version of a certificate. An attempt that lost the race keeps its index, unused: an index
+    is never handed out again."""
+
+    status_list = models.ForeignKey(
+        StatusList, on_delete=models.PROTECT, related_name="entries", verbose_name=_("status list")
+    )
+    index = models.PositiveIntegerField(_("index"))
+    certificate = models.ForeignKey(
+        Certificate, on_delete=models.CASCADE, related_name="status_entries", verbose_name=_("certificate")
+    )
+    certificate_version = models.PositiveSmallIntegerField(_("certificate version"))
+    allocated_at = models.DateTimeField(_("allocated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("status list entry")
+        verbose_name_plural = _("status list entries")
+        constraints = [
+            models.UniqueConstraint(fields=["status_list", "index"], name="statuslistentry_unique_index"),
+        ]
+
+    def __str__(self):
+        return f"{self.status_list_id}#{self.index}"

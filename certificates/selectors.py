@@ -80,3 +80,24 @@ def certificates_pending_overdue_count(*, minutes: int = 10) -> int:
     """How many certificates have been pending for more than ``minutes`` (shown to staff)."""
     cutoff = timezone.now() - datetime.timedelta(minutes=minutes)
     return Certificate.objects.filter(status=Certificate.Status.PENDING, requested_at__lt=cutoff).count()
+
+
+def status_list_get(*, list_id: int):
+    """The status list with this id (its bits, version and purpose), or None."""
+    from .models import StatusList
+
+    return StatusList.objects.filter(pk=list_id).first()
+
+
+def certificate_credential_public(*, code: str) -> Certificate | None:
+    """The certificate whose current credential is public at ``/verify/<code>/credential.json``:
+    issued, or revoked (its credential is served still; its status entry says it is revoked).
+    Pending (a reissue being prepared) and failed ones have no current credential."""
+    return (
+        Certificate.objects.filter(
+            verification_code=code, status__in=(Certificate.Status.ISSUED, Certificate.Status.REVOKED)
+        )
+        .exclude(credential__isnull=True)
+        .only("id", "verification_code", "status", "version", "credential", "credential_sha256")
+        .first()
+    )

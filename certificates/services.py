@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import json
 import logging
 import secrets
 
@@ -19,14 +20,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import Certificate, CertificateVersion, certificate_pdf_name
+from .models import Certificate, CertificateVersion, StatusList, StatusListEntry, certificate_pdf_name
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +244,116 @@ def certificate_pdf_build(*, certificate: Certificate) -> bytes:
         raise CertificateIssueError(_("Could not sign the PDF: %(reason)s") % {"reason": exc}) from exc
 
 
+# --- The credential and its status list entry -----------------------------------------------
+
+# How many random indices an allocation tries before it looks for the free ones (a collision is
+# rare until a list is well over half used).
+STATUS_INDEX_RANDOM_TRIES = 16
+
+
+def credential_bytes(credential: dict) -> bytes:
+    """The credential as served and hashed: JSON with sorted keys (``@context`` first), indented,
+    UTF-8. Sorted keys make it the same bytes whatever order the database returns them in."""
+    return json.dumps(credential, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8")
+
+
+def _status_list_open(purpose: str) -> StatusList:
+    """The list new entries go on: the oldest list of ``purpose`` not yet full (created if none).
+    Two workers creating the first list at once make two lists: both are served and valid."""
+    status_list = StatusList.objects.filter(purpose=purpose, full=False).order_by("pk").first()
+    if status_list is None:
+        from .status_list import bitstring_new
+
+        size = StatusList._meta.get_field("size").default
+        status_list = StatusList.objects.create(purpose=purpose, size=size, bits=bitstring_new(size))
+    return status_list
+
+
+def status_entry_allocate(*, certificate: Certificate, purpose: str = StatusList.Purpose.REVOCATION) -> StatusListEntry:
+    """Hand out an index of a status list to this issuing attempt of ``certificate``: chosen at
+    random (``secrets``), unique per list by a database constraint, never handed out again (an
+    attempt that then loses leaves its index unused). A short transaction of its own."""
+    for _list_round in range(4):
+        status_list = _status_list_open(purpose)
+        for _try in range(STATUS_INDEX_RANDOM_TRIES):
+            index = secrets.randbelow(status_list.size)
+            try:
+                with transaction.atomic():
+                    return StatusListEntry.objects.create(
+                        status_list=status_list,
+                        index=index,
+                        certificate=certificate,
+                        certificate_version=certificate.version,
+                    )
+            except IntegrityError:
+                continue  # taken: another random index
+        # Crowded: choose at random among the indices still free, or move on to a new list.
+        used = set(StatusListEntry.objects.filter(status_list=status_list).values_list("index", flat=True))
+        if len(used) < status_list.size:
+            free = [i for i in range(status_list.size) if i not in used]
+            try:
+                with transaction.atomic():
+                    return StatusListEntry.objects.create(
+                        status_list=status_list,
+                        index=secrets.choice(free),
+                        certificate=certificate,
+                        certificate_version=certificate.version,
+                    )
+            except IntegrityError:
+                continue
+        StatusList.objects.filter(pk=status_list.pk).update(full=True)
+    raise CertificateIssueError(_("No status list index could be handed out for the certificate's credential."))
+
+
+def status_bit_set(*, entry_id: int) -> None:
+    """Set (revoke) the bit of a status list entry. Locks the list's row (select_for_update):
+    call it inside the transaction that changes the certificate, so both happen or neither."""
+    from .status_list import bit_set
+
+    entry = StatusListEntry.objects.get(pk=entry_id)
+    status_list = StatusList.objects.select_for_update().get(pk=entry.status_list_id)
+    bits = bit_set(bytes(status_list.bits), entry.index)
+    if bits == bytes(status_list.bits):
+        return
+    status_list.bits = bits
+    status_list.version += 1
+    status_list.updated_at = timezone.now()
+    status_list.save(update_fields=["bits", "version", "updated_at"])
+
+
+def credential_issue_build(*, certificate: Certificate) -> dict:
+    """Build and sign the certificate's Open Badges 3.0 credential (outside any transaction): an
+    index of the revocation list is handed out (a short transaction of its own) and named in its
+    ``credentialStatus``. Sets ``credential``, ``credential_sha256`` and ``status_entry`` on the
+    instance (the finishing update stores them). A missing or unusable credential key, or a
+    credential that would lose a term in JSON-LD, is a CertificateIssueError (not retried)."""
+    from .credentials import CredentialError, CredentialKeyError, credential_build, credential_key, credential_sign
+    from .status_list import status_entry_document
+
+    try:
+        key = credential_key()  # before an index is handed out: a missing key wastes none
+    except CredentialKeyError as exc:
+        raise CertificateIssueError(_("Could not sign the credential: %(reason)s") % {"reason": exc}) from exc
+    entry = status_entry_allocate(certificate=certificate)
+    status = status_entry_document(
+        list_id=entry.status_list_id, index=entry.index, purpose=StatusList.Purpose.REVOCATION
+    )
+    try:
+        credential = credential_sign(
+            credential_build(certificate, status_entry=status), key=key, created=certificate.issued_at
+        )
+    except CredentialKeyError as exc:
+        raise CertificateIssueError(_("Could not sign the credential: %(reason)s") % {"reason": exc}) from exc
+    except CredentialError as exc:
+        raise CertificateIssueError(
+            _("The certificate's credential could not be made: %(reason)s") % {"reason": exc}
+        ) from exc
+    certificate.credential = credential
+    certificate.credential_sha256 = hashlib.sha256(credential_bytes(credential)).hexdigest()
+    certificate.status_entry = entry
+    return credential
+
+
 def _locked(certificate_id: int) -> Certificate | None:
     return (
         Certificate.objects.select_for_update(of=("self",))
@@ -372,6 +483,9 @@ def _finish(certificate: Certificate, token: str, stored_name: str) -> bool:
             cohort_name=certificate.cohort_name,
             partner_name=certificate.partner_name,
             competencies=certificate.competencies,
+            credential=certificate.credential,
+            credential_sha256=certificate.credential_sha256,
+            status_entry=certificate.status_entry,
             failure_reason="",
             claim_token="",
             claimed_at=None,
@@ -404,6 +518,7 @@ def _issue_claimed(certificate_id: int, token: str, claimed_at: datetime.datetim
             )
         certificate.issued_at = claimed_at
         _snapshot(certificate)
+        credential_issue_build(certificate=certificate)
         signed = certificate_pdf_build(certificate=certificate)
         certificate.sha256 = hashlib.sha256(signed).hexdigest()
         stored_name = _storage().save(certificate_pdf_name(token=token, when=claimed_at), ContentFile(signed))
@@ -517,6 +632,8 @@ def certificate_revoke(*, certificate: Certificate, revoked_by, reason: str) -> 
         _("Only an issued certificate can be revoked; %(code)s is “%(status)s”."),
         "not_issued",
     )
+    if certificate.status_entry_id:
+        status_bit_set(entry_id=certificate.status_entry_id)  # same transaction: both or neither
     certificate.status = Certificate.Status.REVOKED
     certificate.revoked_at = timezone.now()
     certificate.revoked_by = revoked_by
@@ -547,9 +664,18 @@ def certificate_reissue(*, certificate: Certificate, reissued_by, reason: str = 
         superseded_at=now,
         superseded_by=reissued_by,
         reason=(reason or "").strip(),
+        credential=certificate.credential,
+        credential_sha256=certificate.credential_sha256,
+        status_entry_id=certificate.status_entry_id,
     )
+    if certificate.status_entry_id:
+        # The superseded credential is revoked in the status list, in this same transaction.
+        status_bit_set(entry_id=certificate.status_entry_id)
     _claim_drop_on_commit(certificate)
     certificate.version += 1
+    certificate.credential = None
+    certificate.credential_sha256 = ""
+    certificate.status_entry = None
     certificate.status = Certificate.Status.PENDING
     certificate.pdf = ""
     certificate.sha256 = ""

@@ -20,8 +20,14 @@ from academy.client import client_ip
 
 from .forms import FileCheckForm, VerificationCodeForm
 from .models import Certificate
-from .selectors import certificate_by_sha256, certificate_for_download, certificate_for_verification
-from .services import verification_code_normalise
+from .selectors import (
+    certificate_by_sha256,
+    certificate_credential_public,
+    certificate_for_download,
+    certificate_for_verification,
+    status_list_get,
+)
+from .services import credential_bytes, verification_code_normalise
 
 logger = logging.getLogger(__name__)
 
@@ -230,5 +236,91 @@ def did_document(request):
         return response
     response = HttpResponse(json.dumps(document, indent=2), content_type="application/did+json")
     patch_cache_control(response, public=True, max_age=settings.DID_DOCUMENT_MAX_AGE)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# The media type of a credential (VC Data Model 2.0 JSON-LD).
+CREDENTIAL_MEDIA_TYPE = "application/vc+ld+json"
+
+
+def _credential_certificate(request, code: str) -> Certificate | None:
+    if not hasattr(request, "_credential_certificate"):
+        request._credential_certificate = (
+            certificate_credential_public(code=code) if verification_code_normalise(code) == code else None
+        )
+    return request._credential_certificate
+
+
+def _credential_etag(request, code: str) -> str | None:
+    certificate = _credential_certificate(request, code)
+    return certificate.credential_sha256 if certificate is not None and certificate.credential_sha256 else None
+
+
+@require_GET
+@rate_limited("verify")
+@condition(etag_func=_credential_etag)
+def credential_json(request, code: str):
+    """Anyone: the current credential (Open Badges 3.0, JSON-LD) of an issued certificate, as
+    frozen at issue; its SHA-256 is the ETag. A revoked certificate's credential is still served
+    (a verifier learns from its status list entry that it is revoked, and the verification page
+    says so). Unknown, pending and failed certificates: 404. Public, cacheable like the
+    verification page (``VERIFICATION_MAX_AGE``), readable from any origin (wallets)."""
+    certificate = _credential_certificate(request, code)
+    if certificate is None:
+        response = JsonResponse({"error": "No issued certificate has this code."}, status=404)
+        response["Cache-Control"] = "no-store"
+        return response
+    response = HttpResponse(credential_bytes(certificate.credential), content_type=CREDENTIAL_MEDIA_TYPE)
+    response["Content-Disposition"] = f'inline; filename="credential-{certificate.verification_code}.json"'
+    patch_cache_control(response, public=True, max_age=settings.VERIFICATION_MAX_AGE)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _status_list_row(request, list_id: int):
+    if not hasattr(request, "_status_list"):
+        request._status_list = status_list_get(list_id=list_id)
+    return request._status_list
+
+
+def _status_list_etag(request, list_id: int) -> str | None:
+    from .credentials import CredentialError
+    from .status_list import status_list_etag
+
+    status_list = _status_list_row(request, list_id)
+    if status_list is None:
+        return None
+    try:
+        return status_list_etag(status_list)
+    except CredentialError:
+        return None  # no usable key: the view answers 503
+
+
+@require_GET
+@condition(etag_func=_status_list_etag)
+def status_list(request, list_id: int):
+    """Anyone: a W3C Bitstring Status List credential (revocation), signed like the certificates'
+    credentials, built from the list's current bits (cached per list version). ETag (changes with
+    every revocation) and conditional GET; public, cacheable for ``STATUS_LIST_MAX_AGE`` seconds
+    (at most 300, also the list's ``ttl``); readable from any origin. Without a usable credential
+    key: 503, never 500."""
+    from .credentials import CredentialError
+    from .status_list import status_list_credential_signed, status_list_max_age
+
+    row = _status_list_row(request, list_id)
+    if row is None:
+        response = JsonResponse({"error": "There is no status list at this address."}, status=404)
+        response["Cache-Control"] = "no-store"
+        return response
+    try:
+        document = status_list_credential_signed(row)
+    except CredentialError as exc:
+        logger.error("Status list %s cannot be served: %s", list_id, exc)
+        response = JsonResponse({"error": "The status list is not available at the moment."}, status=503)
+        response["Cache-Control"] = "no-store"
+        return response
+    response = HttpResponse(json.dumps(document, indent=2), content_type=CREDENTIAL_MEDIA_TYPE)
+    patch_cache_control(response, public=True, max_age=status_list_max_age())
     response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -146,7 +146,15 @@ def celery_broker_switched(settings, url: str) -> Iterator[None]:
 
 
 def signing_keys_use(settings, keys) -> None:
-    """Sign certificates with ``keys`` (``certificates.keys.KeyFiles``, PEM files) in this test."""
+    """Sign certificates with ``keys`` (``certificates.keys.KeyFiles``, PEM files) in this test, and
+    their credentials with an Ed25519 key made once beside them (``credential-key.pem`` in the
+    same folder: once per session for the session's key files)."""
+    from certificates.keys import credential_key_create
+
+    credential_key = Path(keys.directory) / "credential-key.pem"
+    if not credential_key.exists():
+        credential_key_create(credential_key)
+    settings.CERTIFICATE_CREDENTIAL_KEY = str(credential_key)
     settings.CERTIFICATE_SIGNING_KEY = str(keys.signing_key)
     settings.CERTIFICATE_SIGNING_CERT = str(keys.signing_cert)
     settings.CERTIFICATE_SIGNING_CHAIN = [str(keys.ca_cert)]
@@ -189,6 +197,7 @@ def worker_env_for_tests(**extra: str) -> dict[str, str]:
         "CERTIFICATE_SIGNING_CERT",
         "CERTIFICATE_SIGNING_PKCS12",
         "CERTIFICATE_SIGNING_PASSPHRASE",
+        "CERTIFICATE_CREDENTIAL_KEY",
     ):
         env[name] = str(getattr(settings, name, "") or "")
     env["CERTIFICATE_SIGNING_CHAIN"] = ",".join(str(p) for p in getattr(settings, "CERTIFICATE_SIGNING_CHAIN", []))
