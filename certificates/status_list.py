@@ -81,7 +81,7 @@ def decode(encoded: str, *, max_bytes: int = 16 * 1024 * 1024) -> bytes:
         raise StatusListError(_("The encoded list is not multibase base64url (it must start with “u”)."))
     body = encoded[1:]
     try:
-        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        compressed = base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
     except (ValueError, TypeError) as exc:
         raise StatusListError(_("The encoded list is not valid base64url.")) from exc
     try:
@@ -89,6 +89,8 @@ def decode(encoded: str, *, max_bytes: int = 16 * 1024 * 1024) -> bytes:
         data = decompressor.read(max_bytes + 1)
     except (OSError, EOFError) as exc:
         raise StatusListError(_("The encoded list is not a GZIP stream.")) from exc
+    if not data:
+        raise StatusListError(_("The encoded list is empty."))
     if len(data) > max_bytes:
         raise StatusListError(_("The encoded list is larger than any status list this site reads."))
     return data
