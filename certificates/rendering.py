@@ -358,20 +358,28 @@ def credential_attachment(credential_json: bytes):
     )
 
 
-def associated_files_once(document, pdf) -> None:
+def pdfa_finished(document, pdf) -> None:
     """A ``write_pdf`` finisher (WeasyPrint's documented hook, given the ``pydyf.PDF`` before it is
-    written): each associated file listed once in the catalogue's /AF. WeasyPrint 70's PDF/A-3
-    writer adds every attachment twice, once from the /EmbeddedFiles name tree and once from its
-    file specification, so /AF read ``[12 0 R 12 0 R]``."""
+    written) that keeps the file PDF/A-3b through signing:
+
+    - each associated file listed once in the catalogue's /AF: WeasyPrint 70's PDF/A-3 writer adds
+      every attachment twice, once from the /EmbeddedFiles name tree and once from its file
+      specification, so /AF read ``[12 0 R 12 0 R]``;
+    - no /Producer in the document information dictionary, only in the XMP metadata. PDF/A wants
+      each entry of the one to be the same in the other; pyHanko, signing, sets the XMP producer to
+      "pyHanko x.y" but appends "; pyHanko x.y" to an information producer it finds, which would
+      leave the two different in every signed certificate. Finding none, it writes the same in both.
+    """
     files = pdf.catalog.get("AF")
     if files:
         files[:] = list(dict.fromkeys(files))  # a pydyf.Array is a list: changed in place
+    pdf.info.pop("Producer", None)
 
 
 def pdf_write(document, credential_json: bytes | None = None) -> bytes:
     """A laid-out certificate written as PDF/A-3b, with ``credential_json`` embedded if given."""
     attachments = [credential_attachment(credential_json)] if credential_json is not None else []
-    return document.write_pdf(finisher=associated_files_once, attachments=attachments, **PDF_OPTIONS)
+    return document.write_pdf(finisher=pdfa_finished, attachments=attachments, **PDF_OPTIONS)
 
 
 def document_render(html: str):

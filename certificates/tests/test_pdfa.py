@@ -3,6 +3,7 @@ embedded as an associated file that machines read, inside the PAdES signature. C
 poppler's own tools (``pdfdetach``, ``pdfinfo``, ``pdfsig``, ``pdffonts``) and pyHanko's reader, on
 the in-process renderer (no database)."""
 
+import html
 import io
 import json
 import re
@@ -161,6 +162,32 @@ def test_the_signature_covers_the_whole_file_with_the_credential_inside(pdf_with
     assert "Tagged:          yes" in info and "Title:           Certificate: Zoë" in info
     root = PdfFileReader(io.BytesIO(signed)).root
     assert len(root["/AF"]) == 1 and str(root["/Lang"]) == "en-GB"
+
+
+def xmp_and_info_producers(data: bytes, path) -> tuple[str | None, str | None]:
+    """The producer as the XMP metadata (``pdf:Producer``) and the information dictionary say."""
+    meta = run("pdfinfo", "-meta", path)
+    found = re.search(r'pdf:Producer(?:="([^"]*)"|>([^<]*)<)', meta)
+    xmp = next(group for group in found.groups() if group is not None) if found else None
+    trailer = PdfFileReader(io.BytesIO(data)).trailer_view
+    info = trailer["/Info"] if "/Info" in trailer else None
+    return xmp, (str(info["/Producer"]) if info is not None and "/Producer" in info else None)
+
+
+def test_the_information_dictionary_agrees_with_the_xmp_before_and_after_signing(pdf_with_credential, written):
+    """PDF/A: each entry of the information dictionary is also in the XMP metadata, with the same
+    value. pyHanko writes its producer into both when it signs; a WeasyPrint producer left in the
+    information dictionary would become "WeasyPrint 70.0; pyHanko 0.38.0" there but "pyHanko
+    0.38.0" in the XMP."""
+    xmp, info = xmp_and_info_producers(pdf_with_credential, written(pdf_with_credential))
+    assert xmp and xmp.startswith("WeasyPrint") and info is None
+    signed = signing.pdf_sign(pdf_with_credential)
+    xmp, info = xmp_and_info_producers(signed, written(signed, "signed.pdf"))
+    assert xmp and xmp == info, (xmp, info)
+    fields = PdfFileReader(io.BytesIO(signed)).trailer_view["/Info"]
+    meta = run("pdfinfo", "-meta", written(signed, "signed.pdf"))
+    for key in ("/Title", "/Subject", "/Keywords", "/Author"):
+        assert html.escape(str(fields[key]), quote=False) in meta or str(fields[key]) in meta, key
 
 
 def test_a_credential_swapped_after_signing_breaks_the_coverage(pdf_with_credential, written):
