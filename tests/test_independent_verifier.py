@@ -389,3 +389,56 @@ def test_a_tampered_status_list_is_refused(issuer_site):
     assert result["verified"] is False
     assert result["status"]["checked"] is False
     assert any("not verified" in e for e in result["errors"]), result["errors"]
+
+
+# --- the project's own signer and DID document, from the live test server ------------------------
+
+
+@pytest.fixture
+def site_with_keys(live_server, settings, tmp_path):
+    """SITE_URL is the live server; a current and a previous (rotated-out) credential key."""
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    paths = []
+    for name in ("current", "previous"):
+        pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        path = tmp_path / f"{name}.pem"
+        path.write_bytes(pem)
+        paths.append(path)
+    settings.SITE_URL = live_server.url
+    settings.CERTIFICATE_CREDENTIAL_KEY = str(paths[0])
+    settings.CERTIFICATE_CREDENTIAL_PREVIOUS_KEYS = [str(paths[1])]
+    return live_server, paths
+
+
+@pytest.mark.django_db
+def test_a_credential_signed_by_the_project_verifies_against_its_did_document(site_with_keys):
+    from certificates import credentials
+
+    live_server, (current, previous) = site_with_keys
+    did = credentials.did_web()
+    assert did == "did:web:" + live_server.url.split("://", 1)[1].replace(":", "%3A")
+
+    signed = credentials.credential_sign(open_badge(did))
+    result = verify_credential(signed, base_url=live_server.url)
+
+    assert result["verified"] is True, result["errors"]
+    assert signed["proof"]["verificationMethod"].startswith(did + "#")
+    assert _check(result, "issuer controls the verification method")["passed"] is True
+    assert any(d.get("fetched", "").endswith("/.well-known/did.json") for d in result["documents"])
+
+    # a key rotated out stays listed, so what it signed still verifies
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    private = load_pem_private_key(previous.read_bytes(), password=None)
+    old_key = credentials.CredentialKey(public_key=private.public_key(), private_key=private)
+    old = credentials.credential_sign(open_badge(did), key=old_key)
+    assert verify_credential(old, base_url=live_server.url)["verified"] is True
+
+    # a key the DID document does not list is refused
+    stranger = Key()
+    forged = stranger.sign(open_badge(did))
+    forged["proof"]["verificationMethod"] = f"{did}#{stranger.multibase}"
+    result = verify_credential(forged, base_url=live_server.url)
+    assert result["verified"] is False
+    assert any("has no verification method" in e for e in result["errors"]), result["errors"]
