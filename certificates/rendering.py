@@ -25,6 +25,7 @@ import base64
 import contextlib
 import functools
 import io
+import json
 import logging
 import os
 import threading
@@ -346,6 +347,10 @@ def credential_attachment(credential_json: bytes):
 
     if not isinstance(credential_json, bytes) or not credential_json:
         raise ValueError("The credential to embed must be the JSON document's bytes.")
+    try:
+        json.loads(credential_json)
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        raise ValueError(f"The credential to embed is not JSON in UTF-8: {error}") from error
     now = datetime.datetime.now(datetime.UTC)  # WeasyPrint writes the time with a "Z": give it UTC
     return Attachment(
         url=f"data:{CREDENTIAL_MEDIA_TYPE};base64,{base64.b64encode(credential_json).decode('ascii')}",
@@ -380,6 +385,42 @@ def pdf_write(document, credential_json: bytes | None = None) -> bytes:
     """A laid-out certificate written as PDF/A-3b, with ``credential_json`` embedded if given."""
     attachments = [credential_attachment(credential_json)] if credential_json is not None else []
     return document.write_pdf(finisher=pdfa_finished, attachments=attachments, **PDF_OPTIONS)
+
+
+# The largest credential read back out of a PDF (decompressed): a credential is a few KB; a hostile
+# PDF's compressed stream could otherwise inflate a thousandfold.
+MAX_CREDENTIAL_BYTES = 1_000_000
+
+
+def credential_embedded(pdf: bytes) -> bytes | None:
+    """The credential a certificate's PDF carries: the bytes of the associated file
+    ``credential.json`` (listed in the catalogue's /AF, as ``pdf_write`` embeds it), or None if the
+    file has none, cannot be read as a PDF, or holds one larger than ``MAX_CREDENTIAL_BYTES`` or
+    encoded other than as the renderer writes it (Flate or no filter). Safe on any upload: the
+    stream is inflated at most that far."""
+    import zlib
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        associated = reader.root["/AF"] if "/AF" in reader.root else []  # noqa: SIM401 (.get would not dereference)
+        for index in range(len(associated)):
+            spec = associated[index]  # indexing dereferences, iterating does not
+            if str(spec.get("/UF", spec.get("/F", ""))) != CREDENTIAL_FILE_NAME:
+                continue
+            stream = spec["/EF"]["/F"]
+            filters = stream.get("/Filter")
+            if filters is None:
+                data = stream.encoded_data[: MAX_CREDENTIAL_BYTES + 1]
+            elif filters == "/FlateDecode" and "/DecodeParms" not in stream:
+                data = zlib.decompressobj().decompress(stream.encoded_data, MAX_CREDENTIAL_BYTES + 1)
+            else:
+                return None
+            return data if len(data) <= MAX_CREDENTIAL_BYTES else None
+    except Exception as exc:  # anything a hostile file makes the parser raise (RecursionError too)
+        logger.info("No credential read from the PDF: %s: %s", type(exc).__name__, str(exc)[:200])
+    return None
 
 
 def document_render(html: str):

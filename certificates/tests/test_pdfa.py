@@ -133,10 +133,64 @@ def test_only_the_bundled_noto_fonts_are_embedded(credential, written):
         assert " yes yes yes " in line, f"font not embedded and subset: {line}"
 
 
-@pytest.mark.parametrize("bad", ["a string, not bytes", b""])
-def test_a_credential_that_is_not_json_bytes_is_refused_before_rendering(bad):
-    with pytest.raises(ValueError, match="JSON document's bytes"):
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("a string, not bytes", "must be the JSON document's bytes"),
+        (b"", "must be the JSON document's bytes"),
+        (b"{not json", "is not JSON in UTF-8"),
+        ('{"name": "Zoë"}'.encode("latin-1"), "is not JSON in UTF-8"),
+    ],
+)
+def test_a_credential_that_is_not_json_bytes_is_refused_before_rendering(bad, message):
+    with pytest.raises(ValueError, match=message):
         rendering.certificate_pdf_render(certificate_context_sample(), credential_json=bad)
+
+
+def test_the_credential_reads_back_out_of_the_pdf_before_and_after_signing(pdf_with_credential):
+    assert rendering.credential_embedded(pdf_with_credential) == CREDENTIAL
+    assert rendering.credential_embedded(signing.pdf_sign(pdf_with_credential)) == CREDENTIAL
+    assert rendering.credential_embedded(rendering.certificate_pdf_render(certificate_context_sample())) is None
+    assert rendering.credential_embedded(b"%PDF-1.4 not really") is None
+
+
+def pdf_with_associated_file(pdf: bytes, stream) -> bytes:
+    """``pdf`` with an associated file ``credential.json`` holding ``stream``, added by pyHanko."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    name = generic.NameObject
+    spec = generic.DictionaryObject(
+        {
+            name("/Type"): name("/Filespec"),
+            name("/F"): generic.TextStringObject("credential.json"),
+            name("/UF"): generic.TextStringObject("credential.json"),
+            name("/EF"): generic.DictionaryObject({name("/F"): writer.add_object(stream)}),
+            name("/AFRelationship"): name("/Data"),
+        }
+    )
+    writer.root["/AF"] = generic.ArrayObject([writer.add_object(spec)])
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_credential_that_inflates_past_the_limit_is_not_read():
+    """A hostile upload: 50 MB of spaces in a 50 KB Flate stream. Read no further than the limit."""
+    import zlib
+
+    from pyhanko.pdf_utils import generic
+
+    bomb = generic.StreamObject(
+        {generic.NameObject("/Filter"): generic.NameObject("/FlateDecode")},
+        encoded_data=zlib.compress(b" " * 50_000_000, 9),
+    )
+    plain = rendering.certificate_pdf_render(certificate_context_sample())
+    assert rendering.credential_embedded(pdf_with_associated_file(plain, bomb)) is None
+    small = generic.StreamObject(stream_data=b'{"name": "Small"}')
+    assert rendering.credential_embedded(pdf_with_associated_file(plain, small)) == b'{"name": "Small"}'
 
 
 def test_the_signature_covers_the_whole_file_with_the_credential_inside(pdf_with_credential, written, tmp_path):
@@ -170,7 +224,7 @@ def xmp_and_info_producers(data: bytes, path) -> tuple[str | None, str | None]:
     found = re.search(r'pdf:Producer(?:="([^"]*)"|>([^<]*)<)', meta)
     xmp = next(group for group in found.groups() if group is not None) if found else None
     trailer = PdfFileReader(io.BytesIO(data)).trailer_view
-    info = trailer["/Info"] if "/Info" in trailer else None
+    info = trailer["/Info"] if "/Info" in trailer else None  # noqa: SIM401 (.get would not dereference)
     return xmp, (str(info["/Producer"]) if info is not None and "/Producer" in info else None)
 
 
