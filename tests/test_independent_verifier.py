@@ -442,3 +442,45 @@ def test_a_credential_signed_by_the_project_verifies_against_its_did_document(si
     result = verify_credential(forged, base_url=live_server.url)
     assert result["verified"] is False
     assert any("has no verification method" in e for e in result["errors"]), result["errors"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_issued_certificate_verifies_and_reads_as_revoked_once_staff_revoke_it(
+    live_server, settings, tmp_path, enrolment, framework, facilitator, staff_user
+):
+    """The whole path: a completion issues a certificate whose credential.json, DID document and
+    status list are served by the live server; the independent verifier accepts it, then reports
+    it revoked after staff revoke the certificate, and refuses a tampered copy."""
+    from urllib.request import urlopen
+
+    from certificates import services
+    from certificates.keys import development_keys_create
+    from certificates.models import Certificate
+    from programmes.services import achievements_record
+    from tests.support.workers import signing_keys_use
+
+    signing_keys_use(settings, development_keys_create(tmp_path, pkcs12_passphrase="correct horse"))
+    settings.SITE_URL = live_server.url
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    achievements_record(enrolment=enrolment, competencies=framework["competencies"], recorded_by=facilitator)
+    certificate = Certificate.objects.get(enrolment=enrolment)
+    assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
+    with urlopen(f"{live_server.url}/verify/{certificate.verification_code}/credential.json") as response:  # noqa: S310
+        credential = json.load(response)
+
+    issued = verify_credential(credential, base_url=live_server.url)
+
+    assert issued["verified"] is True, issued["errors"]
+    assert issued["status"]["checked"] is True and issued["status"]["revoked"] is False
+    assert credential["issuer"]["id"] == "did:web:" + live_server.url.split("://", 1)[1].replace(":", "%3A")
+
+    tampered = copy.deepcopy(credential)
+    tampered["credentialSubject"]["achievement"]["name"] += " with distinction"
+    assert "Invalid signature." in verify_credential(tampered, base_url=live_server.url)["errors"]
+
+    services.certificate_revoke(certificate=certificate, revoked_by=staff_user, reason="Issued in error.")
+    revoked = verify_credential(credential, base_url=live_server.url)
+
+    assert revoked["verified"] is False
+    assert revoked["status"]["revoked"] is True
+    assert _check(revoked, "proof (eddsa-rdfc-2022")["passed"] is True
