@@ -35,6 +35,17 @@ def _fast_password_hasher():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _credential_key(tmp_path_factory):
+    """An Ed25519 credential key for the whole session (a fresh checkout has none in keys/), so
+    the DID document and credentials can be served; tests of a missing key point elsewhere."""
+    from certificates.keys import credential_key_create
+
+    path = credential_key_create(tmp_path_factory.mktemp("credential-key") / "credential-key.pem")
+    with override_settings(CERTIFICATE_CREDENTIAL_KEY=str(path)):
+        yield path
+
+
 @pytest.fixture(scope="module")
 def module_db(django_db_setup, django_db_blocker):
     """One transaction kept open for a whole module, for data made once and shared by its tests.

@@ -100,6 +100,7 @@ def welcome_kwargs(world):
 MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
     "home": (lambda w: {}, {"GET": OPEN}),
     "healthz": (lambda w: {}, {"GET": OPEN}),
+    "did_document": (lambda w: {}, {"GET": OPEN}),
     "enrolment_detail": (enrolment_kwargs, {"GET": LEARNER_ONLY}),
     "profile": (lambda w: {}, {"GET": SIGNED_IN}),
     "personal_data": (lambda w: {}, {"GET": SIGNED_IN}),
