@@ -293,6 +293,11 @@ CELERY_BEAT_SCHEDULE = {
     "certificates-sweep": {"task": "certificates.tasks.certificates_sweep_task", "schedule": 300.0},
     # Send invitations still unsent a few minutes after they were recorded (a lost message).
     "invitations-sweep": {"task": "academy.tasks.invitations_sweep_task", "schedule": 120.0},
+    # Once a day: renew B-LTA certificates' archival timestamps before the TSA's certificate expires.
+    "certificates-archival-timestamps-renew": {
+        "task": "certificates.tasks.archival_timestamps_renew_task",
+        "schedule": 86400.0,
+    },
 }
 
 # --- Certificates -----------------------------------------------------------------------------
@@ -305,6 +310,15 @@ CERTIFICATE_SIGNING_CHAIN = env.list("CERTIFICATE_SIGNING_CHAIN", default=[str(B
 CERTIFICATE_SIGNING_KEY_PASSPHRASE = env.str("CERTIFICATE_SIGNING_KEY_PASSPHRASE", default="")
 CERTIFICATE_SIGNING_PKCS12 = env.str("CERTIFICATE_SIGNING_PKCS12", default="")
 CERTIFICATE_SIGNING_PASSPHRASE = env.str("CERTIFICATE_SIGNING_PASSPHRASE", default="")
+# Long-term signatures: with an RFC 3161 timestamp authority's address, certificates are signed
+# PAdES B-LTA (signature timestamp, chain and OCSP/CRL embedded, document timestamp) instead of B-B;
+# CERTIFICATE_TSA_CHAIN names the TSA's CA certificates (PEM, comma-separated) when they are not in
+# the signing chain. The beat task renews a certificate's archival timestamp when the TSA
+# certificate of its latest one expires within CERTIFICATE_TIMESTAMP_RENEW_DAYS.
+CERTIFICATE_TSA_URL = env.str("CERTIFICATE_TSA_URL", default="")
+CERTIFICATE_TSA_CHAIN = env.list("CERTIFICATE_TSA_CHAIN", default=[])
+CERTIFICATE_TSA_TIMEOUT_SECONDS = env.float("CERTIFICATE_TSA_TIMEOUT_SECONDS", default=10.0)
+CERTIFICATE_TIMESTAMP_RENEW_DAYS = env.int("CERTIFICATE_TIMESTAMP_RENEW_DAYS", default=365)
 # The Ed25519 key that signs certificates' Open Badges 3.0 credentials (eddsa-rdfc-2022), published
 # in the DID document at /.well-known/did.json; `create_signing_key` makes it beside the PAdES key.
 # After a rotation, list the earlier keys' public (or private) PEM files so that credentials they

@@ -1,4 +1,5 @@
-"""Signing certificates' PDFs with pyHanko (PAdES B-B), and checking a signed file's signature.
+"""Signing certificates' PDFs with pyHanko (PAdES B-B, or B-LTA with a timestamp authority), and
+checking a signed file's signature.
 
 Only pyHanko's public API: ``signers.SimpleSigner`` (loaded once per process), ``PdfSigner.sign_pdf``
 (synchronous; pyHanko runs its own event loop) with ``bytes_reserved``, and the validator. The
@@ -10,6 +11,14 @@ The key material comes from settings: ``CERTIFICATE_SIGNING_KEY`` + ``CERTIFICAT
 ``CERTIFICATE_SIGNING_CHAIN``; or ``CERTIFICATE_SIGNING_PKCS12`` with
 ``CERTIFICATE_SIGNING_PASSPHRASE``. The loaded signer is kept per process (keyed by those
 settings and the files' modification times), so a worker loads the key once.
+
+Signature level: with ``CERTIFICATE_TSA_URL`` empty (the default) a PDF is signed PAdES B-B, which
+validates only while the signing certificate is in date. With a timestamp authority (RFC 3161) it
+is signed B-LTA: a signature timestamp, the chain and its revocation information (OCSP responses,
+CRLs, fetched from the addresses the certificates name) in the document security store, then a
+document timestamp. ``pdf_archival_timestamp_renew`` adds a new document timestamp before the last
+one's TSA certificate expires (the beat task ``archival_timestamps_renew_task``), so the proof
+of existence chains on for as long as it is renewed.
 
 Anything wrong with the key material raises ``SigningKeyError`` with a sentence staff can act on:
 the certificate is then marked failed with that reason instead of being retried in a loop.
@@ -32,6 +41,7 @@ from django.utils.translation import gettext as _
 logger = logging.getLogger(__name__)
 
 SIGNATURE_FIELD = "AcademySignature"
+TIMESTAMP_FIELD = "AcademyTimestamp"
 
 
 class SigningKeyError(Exception):
@@ -176,53 +186,177 @@ def signer_get():
         return signer
 
 
+def signature_level() -> str:
+    """The PAdES baseline level new certificates are signed at: "B-LTA" with a timestamp authority
+    configured (``CERTIFICATE_TSA_URL``), else "B-B"."""
+    return "B-LTA" if _tsa_url() else "B-B"
+
+
+def _tsa_url() -> str:
+    return str(getattr(settings, "CERTIFICATE_TSA_URL", "") or "").strip()
+
+
+def _timestamper():
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    return HTTPTimeStamper(_tsa_url(), timeout=float(getattr(settings, "CERTIFICATE_TSA_TIMEOUT_SECONDS", 10)))
+
+
+def _tsa_chain_paths() -> list[str]:
+    chain = getattr(settings, "CERTIFICATE_TSA_CHAIN", []) or []
+    if isinstance(chain, str | Path):
+        chain = [chain]
+    return [str(p) for p in chain if str(p)]
+
+
+def _chain_certificates(paths: list[str]) -> list:
+    from pyhanko.keys import load_certs_from_pemder
+
+    certificates = []
+    for path in paths:
+        if os.path.isfile(path):
+            try:
+                certificates.extend(load_certs_from_pemder([path]))
+            except (OSError, ValueError):
+                logger.warning("Could not read the certificate chain file %s", path)
+    return certificates
+
+
+def long_term_validation_context(*, fetching: bool = True):
+    """The validation context for B-LTA signing and renewal: the self-signed certificates of the
+    signing chain and of ``CERTIFICATE_TSA_CHAIN`` as trust roots, the others as intermediates;
+    OCSP responses and CRLs fetched from the addresses the certificates name."""
+    from pyhanko_certvalidator import ValidationContext
+
+    certificates = _chain_certificates(_chain_paths() + _tsa_chain_paths())
+    roots = [c for c in certificates if c.self_signed]
+    others = [c for c in certificates if not c.self_signed]
+    return ValidationContext(trust_roots=roots, other_certs=others, allow_fetching=fetching)
+
+
 def pdf_sign(pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
-    """Sign ``pdf`` with a PAdES baseline B-B signature; returns the signed file's bytes."""
+    """Sign ``pdf`` with a PAdES signature (B-B, or B-LTA when a timestamp authority is configured:
+    see ``signature_level``); returns the signed file's bytes."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
     signer = signer_get()
+    long_term = bool(_tsa_url())
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason or None,
         location=location or None,
+        **(
+            {
+                "embed_validation_info": True,
+                "use_pades_lta": True,
+                "timestamp_field_name": TIMESTAMP_FIELD,
+                "validation_context": long_term_validation_context(),
+            }
+            if long_term
+            else {}
+        ),
     )
     # Signed in place: the signature is appended to this copy of the PDF rather than to a new one.
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    signed = signers.PdfSigner(metadata, signer=signer).sign_pdf(
-        writer, bytes_reserved=signature_bytes_reserved(signer), in_place=True
+    pdf_signer = signers.PdfSigner(metadata, signer=signer, timestamper=_timestamper() if long_term else None)
+    signed = pdf_signer.sign_pdf(
+        writer, bytes_reserved=signature_bytes_reserved(signer, timestamped=long_term), in_place=True
     )
     return signed.getvalue()
 
 
-def signature_bytes_reserved(signer) -> int:
+# Room for an RFC 3161 timestamp token in the signature's unsigned attributes: the token's own
+# signed data plus the TSA's certificates (a chain of 3 RSA-4096 certificates is about 6 KB).
+TIMESTAMP_TOKEN_BYTES = 12288
+
+
+def signature_bytes_reserved(signer, *, timestamped: bool = False) -> int:
     """Room for the CMS signature: its certificates plus a generous margin for the signed
-    attributes and the signature value. Saves pyHanko a dry-run signature per PDF to estimate it."""
+    attributes and the signature value (and, with a timestamp authority, for the signature
+    timestamp token). Saves pyHanko a dry-run signature per PDF to estimate it. The revocation
+    information goes in the document security store, outside the signature, so needs no room here."""
     certificates = [signer.signing_cert, *signer.cert_registry]
     size = sum(len(c.dump()) for c in certificates) + 4096
+    if timestamped:
+        size += TIMESTAMP_TOKEN_BYTES
     return size + size % 2  # pyHanko wants an even number
 
 
-def _trust_roots():
-    from pyhanko.keys import load_certs_from_pemder
+def _latest_document_timestamp(reader):
+    timestamps = list(reader.embedded_timestamp_signatures)
+    return max(timestamps, key=lambda ts: ts.signed_revision) if timestamps else None
 
-    roots = []
-    for path in _chain_paths():
-        if os.path.isfile(path):
-            try:
-                roots.extend(load_certs_from_pemder([path]))
-            except (OSError, ValueError):
-                logger.warning("Could not read the certificate chain file %s", path)
-    return roots
+
+def archival_timestamp_expiry(pdf: bytes) -> datetime.datetime | None:
+    """When the TSA certificate of the latest document timestamp of ``pdf`` expires (None for a
+    PDF without one: a B-B signature, or a file that is not a PDF)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        latest = _latest_document_timestamp(PdfFileReader(io.BytesIO(pdf), strict=False))
+        if latest is None:
+            return None
+        return latest.signer_cert["tbs_certificate"]["validity"]["not_after"].native
+    except Exception as exc:  # a damaged or hostile file: nothing to renew
+        logger.warning("Could not read the document timestamps of a PDF: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def pdf_archival_timestamp_renew(pdf: bytes, *, within_days: int | None = None) -> bytes | None:
+    """Extend the archival timestamp chain of a B-LTA ``pdf``: when the TSA certificate of its
+    latest document timestamp expires within ``within_days`` (``CERTIFICATE_TIMESTAMP_RENEW_DAYS``,
+    365 by default), embed that timestamp's current revocation information and append a new
+    document timestamp from the configured TSA (an incremental update: every earlier byte stays).
+
+    Returns the renewed file, or None when there is nothing to do (a B-B PDF, a chain not yet due)
+    or nothing it can do (no timestamp authority configured: logged)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.signers import PdfTimeStamper
+
+    expires = archival_timestamp_expiry(pdf)
+    if expires is None:
+        return None
+    if within_days is None:
+        within_days = int(getattr(settings, "CERTIFICATE_TIMESTAMP_RENEW_DAYS", 365))
+    if expires - datetime.datetime.now(datetime.UTC) > datetime.timedelta(days=within_days):
+        return None
+    if not _tsa_url():
+        logger.warning(
+            "A certificate's archival timestamp expires on %s but no CERTIFICATE_TSA_URL is set to renew it.",
+            expires.date(),
+        )
+        return None
+    output = io.BytesIO()
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    PdfTimeStamper(_timestamper()).update_archival_timestamp_chain(
+        reader, long_term_validation_context(), in_place=False, output=output
+    )
+    return output.getvalue()
+
+
+def _trust_roots():
+    return _chain_certificates(_chain_paths() + _tsa_chain_paths())
+
+
+def _only_long_term_updates_after(status) -> bool:
+    """Whether everything appended after the signed revision is long-term validation material
+    (pyHanko's diff analysis: the document security store and document timestamps only), as in
+    a B-LTA or renewed certificate."""
+    from pyhanko.sign.diff_analysis import ModificationLevel
+
+    return getattr(status, "modification_level", None) == ModificationLevel.LTA_UPDATES
 
 
 def pdf_signature_check(data: bytes) -> SignatureCheck:
     """Validate the first signature embedded in ``data`` (a PDF) with pyHanko.
 
     ``intact`` means the signed bytes were not changed; ``valid`` that the signature is
-    cryptographically sound; ``trusted`` that it chains to the configured CA.
+    cryptographically sound; ``trusted`` that it chains to the configured CA; ``whole_file`` that
+    nothing but long-term validation material (B-LTA's revocation information and document
+    timestamps) was appended after it.
     """
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
@@ -231,7 +365,7 @@ def pdf_signature_check(data: bytes) -> SignatureCheck:
 
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
-        signatures = reader.embedded_signatures
+        signatures = reader.embedded_regular_signatures or reader.embedded_signatures
     except Exception as exc:
         # Anything the parser raises on a hostile file: PdfError, ValueError and friends, and a
         # RecursionError for thousands of nested arrays. The visitor gets one clear answer.
@@ -248,11 +382,15 @@ def pdf_signature_check(data: bytes) -> SignatureCheck:
     signer_name = ""
     with contextlib.suppress(AttributeError):
         signer_name = status.signing_cert.subject.human_friendly
+    coverage = getattr(status, "coverage", None)
+    whole_file = coverage == SignatureCoverageLevel.ENTIRE_FILE
+    if not whole_file and coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        whole_file = _only_long_term_updates_after(status)
     return SignatureCheck(
         signed=True,
         intact=bool(status.intact),
         valid=bool(status.valid),
         trusted=bool(status.trusted),
         signer=signer_name,
-        whole_file=getattr(status, "coverage", None) == SignatureCoverageLevel.ENTIRE_FILE,
+        whole_file=whole_file,
     )

@@ -1,4 +1,5 @@
-"""Celery tasks of certificates: issue one certificate; sweep for any left behind.
+"""Celery tasks of certificates: issue one certificate; sweep for any left behind; renew the
+archival timestamps of long-term (B-LTA) signatures.
 
 ``certificate_issue_task`` acknowledges late and is rejected (so requeued) if its worker process
 dies. It retries only what may pass on a second try (``failure_is_transient``: the database
@@ -65,6 +66,12 @@ def _transient_classes() -> tuple[type[BaseException], ...]:
         smtplib.SMTPConnectError,
         SoftTimeLimitExceeded,  # a busy worker; the hard limit (time_limit) still bounds it
     ]
+    try:  # the timestamp authority unreachable or answering an HTTP error (B-LTA signing)
+        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+        classes.append(TimestampRequestError)
+    except ImportError:
+        pass
     try:  # an S3-compatible storage (django-storages) that cannot be reached
         import botocore.exceptions
 
@@ -205,3 +212,45 @@ def certificates_sweep_task() -> int:
     from .services import certificates_enqueue_stale
 
     return len(certificates_enqueue_stale())
+
+
+@shared_task(acks_late=True, soft_time_limit=3000, time_limit=3600)
+def archival_timestamps_renew_task() -> int:
+    """Celery beat, daily: renew the archival timestamp chain of every issued certificate whose
+    latest document timestamp's TSA certificate expires within ``CERTIFICATE_TIMESTAMP_RENEW_DAYS``
+    (``signing.pdf_archival_timestamp_renew``), writing the renewed PDF back under the same name
+    in storage. B-B certificates have no timestamp and are left alone. One certificate that cannot
+    be renewed (its file missing, the TSA away) is logged and the others go on; the next day's run
+    tries it again, well before its timestamp expires. Returns how many were renewed."""
+    from django.core.files.base import ContentFile
+
+    from .models import Certificate
+    from .signing import pdf_archival_timestamp_renew
+
+    renewed = 0
+    issued = Certificate.objects.filter(status="issued").exclude(pdf="").only("pk", "pdf").order_by("pk")
+    for certificate in issued.iterator(chunk_size=200):
+        name = certificate.pdf.name
+        storage = certificate.pdf.storage
+        try:
+            with storage.open(name, "rb") as stored:
+                original = stored.read()
+            updated = pdf_archival_timestamp_renew(original)
+            if updated is None:
+                continue
+            # The same name: links and the certificate's record keep pointing at it. The renewed
+            # file is the original plus an incremental update, so every earlier byte is kept.
+            storage.delete(name)
+            try:
+                saved = storage.save(name, ContentFile(updated))
+            except Exception:
+                storage.save(name, ContentFile(original))  # put the issued file back as it was
+                raise
+        except Exception:
+            logger.exception("Certificate %s: could not renew its archival timestamp", certificate.pk)
+            continue
+        if saved != name:  # a storage that would not reuse the name: say where it went
+            logger.error("Certificate %s: renewed PDF saved as %s, not %s", certificate.pk, saved, name)
+        renewed += 1
+    logger.info("Archival timestamps renewed: %d", renewed)
+    return renewed
