@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install check lint format migrate seed worker beat clean
+.PHONY: run test install verifier check lint format migrate seed worker beat clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Academy needs Python 3.11 or newer.")'
@@ -17,6 +17,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The independent credential verifier (Node.js 20): its pinned packages, from verifier/package-lock.json.
+NODE_STAMP := verifier/node_modules/.installed
+$(NODE_STAMP): verifier/package-lock.json
+	@command -v npm >/dev/null || { echo "The tests' independent credential verifier needs Node.js 20 and npm."; exit 1; }
+	cd verifier && npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+verifier: $(NODE_STAMP)
+
 migrate: install
 	$(PY) manage.py migrate --noinput
 
@@ -27,7 +36,7 @@ seed: migrate
 run: seed
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install
+test: install verifier
 	$(PY) scripts/run_tests.py $(ARGS)
 
 lint: install
