@@ -194,8 +194,14 @@ class StatusListEntry(models.Model):
         StatusList, on_delete=models.PROTECT, related_name="entries", verbose_name=_("status list")
     )
     index = models.PositiveIntegerField(_("index"))
+    # Kept when its certificate is deleted (the index stays used: never handed out again).
     certificate = models.ForeignKey(
-        Certificate, on_delete=models.CASCADE, related_name="status_entries", verbose_name=_("certificate")
+        Certificate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="status_entries",
+        verbose_name=_("certificate"),
     )
     certificate_version = models.PositiveSmallIntegerField(_("certificate version"))
     allocated_at = models.DateTimeField(_("allocated"), default=timezone.now)
