@@ -192,6 +192,30 @@ def signature_level() -> str:
     return "B-LTA" if _tsa_url() else "B-B"
 
 
+def pdf_signature_level(pdf: bytes) -> str:
+    """The PAdES baseline level of a signed PDF as stored, for the admin: "B-LTA" (a document
+    timestamp over validation data), "B-LT" (validation data, no document timestamp), "B-T" (a
+    signature timestamp only), "B-B", or "" for a file with no signature or that cannot be read."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = reader.embedded_regular_signatures
+        if not signatures:
+            return ""
+        unsigned = signatures[0].signer_info["unsigned_attrs"]
+        timestamped = any(a["type"].native == "signature_time_stamp_token" for a in unsigned) if unsigned else False
+        validation_data = "/DSS" in reader.root
+        if validation_data and reader.embedded_timestamp_signatures:
+            return "B-LTA"
+        if validation_data and timestamped:
+            return "B-LT"
+        return "B-T" if timestamped else "B-B"
+    except Exception as exc:  # a damaged or hostile file
+        logger.info("Signature level not readable: %s: %s", type(exc).__name__, str(exc)[:200])
+        return ""
+
+
 def _tsa_url() -> str:
     return str(getattr(settings, "CERTIFICATE_TSA_URL", "") or "").strip()
 

@@ -96,6 +96,7 @@ def test_without_a_timestamp_authority_certificates_are_b_b_as_before(settings, 
     assert "signature_time_stamp_token" not in str(reader.embedded_signatures[0].signer_info["unsigned_attrs"].native)
     check = signing.pdf_signature_check(signed)
     assert check.intact and check.valid and check.trusted and check.whole_file
+    assert signing.pdf_signature_level(signed) == "B-B"
 
 
 def test_the_default_setting_is_no_timestamp_authority():
@@ -128,6 +129,9 @@ def test_with_a_timestamp_authority_certificates_are_b_lta(settings, with_tsa, u
     # The site's own check still reads it as one whole, intact, trusted signed file.
     check = signing.pdf_signature_check(signed)
     assert check.intact and check.valid and check.trusted and check.whole_file
+    assert signing.pdf_signature_level(signed) == "B-LTA"
+    assert signing.pdf_signature_level(unsigned_pdf) == ""
+    assert signing.pdf_signature_level(b"%PDF-1.7 nothing") == ""
 
 
 def test_signing_time_b_b_and_b_lta(settings, with_tsa, unsigned_pdf):
@@ -260,4 +264,15 @@ def test_the_beat_task_renews_issued_certificates_in_storage(settings, with_tsa,
     assert renewed.startswith(issued) and len(renewed) > len(issued)
     assert len(PdfFileReader(io.BytesIO(renewed)).embedded_timestamp_signatures) == 2
     check = signing.pdf_signature_check(renewed)
+    assert check.intact and check.valid and check.trusted and check.whole_file
+
+
+def test_the_development_key_signs_b_lta_with_a_timestamp_authority(settings, pki, unsigned_pdf):
+    """The development CA (``create_signing_key``) names no OCSP responder or CRL: B-LTA signing
+    still works, with the timestamps and the TSA's own revocation information."""
+    settings.CERTIFICATE_TSA_URL = pki.tsa_url
+    settings.CERTIFICATE_TSA_CHAIN = [str(pki.folder / "root.cert.pem")]
+    signed = signing.pdf_sign(unsigned_pdf)
+    assert signing.pdf_signature_level(signed) == "B-LTA"
+    check = signing.pdf_signature_check(signed)
     assert check.intact and check.valid and check.trusted and check.whole_file
