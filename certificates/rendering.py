@@ -15,7 +15,13 @@ as an empty box, and ``unprintable_characters`` fails such a certificate before 
 Nothing outside ``static/fonts`` and ``static/certificates`` (and ``data:`` images the code itself
 makes: the QR code and the signature) is ever fetched: ``SafeURLFetcher`` refuses the rest, so a
 learner's name containing HTML, CSS or ``url(...)`` is only ever printed as text (the template
-auto-escapes it) and can make WeasyPrint read no file and no URL.
+auto-escapes it) and can make WeasyPrint read no file and no URL. (The credential embedded in the
+PDF is handed over as a ``data:`` URL to a fetcher that reads nothing else.)
+
+One file that is both: every certificate is PDF/A-3b, and ``certificate_pdf_render(context,
+credential_json=...)`` embeds the Open Badges credential as its associated file ``credential.json``
+(``/AFRelationship /Data``, ``application/ld+json``) before the PAdES signature, which so covers it;
+``credential_embedded`` reads it back out of any PDF, safely.
 """
 
 from __future__ import annotations
