@@ -4,6 +4,7 @@ hashed), whose status entry points at the revocation list; /verify/<code>/creden
 import hashlib
 import json
 import time
+import urllib.request
 
 import pytest
 from django.urls import reverse
@@ -14,6 +15,7 @@ from certificates.models import Certificate, StatusListEntry
 from certificates.status_list import status_list_url
 from certificates.tasks import failure_is_transient
 from certificates.tests.conftest import complete, complete_and_issue
+from tests.support.verifier import require_verifier, verify_credential
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +152,29 @@ def test_credential_cost_per_issue(completed_certificate):
     per_issue = (time.perf_counter() - start) / runs * 1000
     print(f"\ncredential added per issue: {per_issue:.1f} ms (index allocation, build, eddsa-rdfc-2022 proof)")
     assert credential_verify(certificate.credential).valid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_independent_verifier_accepts_the_credential_and_sees_its_revocation(
+    live_server, settings, enrolment, framework, facilitator, staff_user, django_capture_on_commit_callbacks
+):
+    """Digital Bazaar's verifier (verifier/verify.mjs) reads the credential from credential.json,
+    the issuer's key from /.well-known/did.json and the status list from its URL, all on the live
+    test server."""
+    require_verifier()
+    settings.SITE_URL = live_server.url
+    certificate = complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
+    url = live_server.url + reverse("certificates:credential_json", kwargs={"code": certificate.verification_code})
+    with urllib.request.urlopen(url) as response:  # noqa: S310 - the live test server
+        credential = json.loads(response.read())
+
+    before = verify_credential(credential, base_url=live_server.url)
+    assert before["verified"] is True, before["errors"]
+    assert before["status"]["checked"] is True and before["status"]["revoked"] is False
+
+    services.certificate_revoke(certificate=certificate, revoked_by=staff_user, reason="Issued in error")
+    after = verify_credential(credential, base_url=live_server.url)
+    assert after["verified"] is False and after["status"]["revoked"] is True
+
+    tampered = {**credential, "name": credential["name"] + " (with honours)"}
+    assert verify_credential(tampered, base_url=live_server.url)["verified"] is False
