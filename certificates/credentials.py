@@ -44,16 +44,14 @@ from pyld import jsonld
 
 CONTEXT_VC_V2 = "https://www.w3.org/ns/credentials/v2"
 CONTEXT_OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-CONTEXT_EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 CREDENTIAL_CONTEXTS = [CONTEXT_VC_V2, CONTEXT_OB_V3]
 DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
 
 JSONLD_DIR = Path(__file__).resolve().parent / "jsonld"
-# URL -> file in certificates/jsonld/. The examples context is only used by the W3C test vector.
+# URL -> file in certificates/jsonld/ (their source: certificates/jsonld/README.md).
 PINNED_CONTEXTS = {
     CONTEXT_VC_V2: "credentials-v2.jsonld",
     CONTEXT_OB_V3: "ob-v3p0-context-3.0.3.json",
-    CONTEXT_EXAMPLES_V2: "credentials-examples-v2.jsonld",
 }
 
 PROOF_TYPE = "DataIntegrityProof"
