@@ -276,3 +276,31 @@ def test_the_development_key_signs_b_lta_with_a_timestamp_authority(settings, pk
     assert signing.pdf_signature_level(signed) == "B-LTA"
     check = signing.pdf_signature_check(signed)
     assert check.intact and check.valid and check.trusted and check.whole_file
+
+
+@pytest.mark.django_db
+def test_one_certificate_that_cannot_be_renewed_does_not_stop_the_others(
+    settings, with_tsa, completed_certificate, completed_certificate_other, caplog
+):
+    missing = Certificate.objects.get(pk=completed_certificate.pk)
+    missing.pdf.storage.delete(missing.pdf.name)  # its file lost from storage
+    settings.CERTIFICATE_TIMESTAMP_RENEW_DAYS = 11 * 365
+    assert archival_timestamps_renew_task.delay().get() == 1
+    assert f"Certificate {missing.pk}: could not renew its archival timestamp" in caplog.text
+    other = Certificate.objects.get(pk=completed_certificate_other.pk)
+    with other.pdf.open("rb") as stored:
+        assert signing.pdf_signature_level(stored.read()) == "B-LTA"
+
+
+def test_a_timestamp_authority_that_cannot_be_reached_is_retried_not_failed(settings, pki_keys, unsigned_pdf):
+    import socket
+
+    from certificates.tasks import failure_is_transient
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.CERTIFICATE_TSA_URL = f"http://127.0.0.1:{port}/tsa"
+    with pytest.raises(Exception) as raised:
+        signing.pdf_sign(unsigned_pdf)
+    assert failure_is_transient(raised.value), repr(raised.value)
