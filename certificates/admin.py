@@ -59,7 +59,7 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
             _("Snapshot at issue"),
             {"fields": ("learner_name", "programme_title", "cohort_name", "partner_name", "competencies")},
         ),
-        (_("File"), {"fields": ("pdf", "sha256")}),
+        (_("File"), {"fields": ("pdf", "sha256", "signature_level_display", "credential_sha256", "status_entry")}),
         (
             _("Timeline"),
             {"fields": ("created_at", "requested_at", "last_attempt_at", "attempts", "issued_at", "emailed_at")},
@@ -91,6 +91,21 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
     @admin.display(description=_("why it failed"))
     def short_failure_reason(self, obj):
         return (obj.failure_reason[:80] + "…") if len(obj.failure_reason) > 80 else obj.failure_reason
+
+    @admin.display(description=_("signature level"))
+    def signature_level_display(self, obj):
+        """The PAdES level of the stored file: B-B (valid while the signing certificate is), or
+        B-LTA (timestamped with its validation data: verifiable for decades; see docs)."""
+        from .signing import pdf_signature_level
+
+        if not obj.pdf:
+            return "—"
+        try:
+            with obj.pdf.open("rb") as handle:
+                level = pdf_signature_level(handle.read())
+        except OSError:
+            return _("The file cannot be read.")
+        return level or _("not signed")
 
     @admin.display(description=_("public page"))
     def verify_link(self, obj):

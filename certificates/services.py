@@ -217,15 +217,18 @@ def certificate_printable_check(context: dict) -> None:
 
 
 def certificate_pdf_build(*, certificate: Certificate) -> bytes:
-    """Render and sign the certificate's PDF from its snapshots. Raises CertificateIssueError
-    for a problem retrying cannot fix."""
+    """Render and sign the certificate's PDF from its snapshots, with its credential embedded
+    (when it has one). Raises CertificateIssueError for a problem retrying cannot fix."""
     from .rendering import CertificateTooLongError, certificate_pdf_render
     from .signing import SigningKeyError, pdf_sign
 
     context = certificate_context(certificate)
     certificate_printable_check(context)
+    # The credential (set on the instance by credential_issue_build) goes inside the PDF/A-3 file
+    # as an associated file before it is signed, so the signature covers it too.
+    credential_json = credential_bytes(certificate.credential) if certificate.credential else None
     try:
-        pdf = certificate_pdf_render(context)
+        pdf = certificate_pdf_render(context, credential_json=credential_json)
     except CertificateTooLongError as exc:
         raise CertificateIssueError(
             _(

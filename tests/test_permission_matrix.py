@@ -30,7 +30,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from academy.tests.factories import UserFactory
-from certificates.models import Certificate
+from certificates.models import STATUS_LIST_SIZE, Certificate, StatusList
 from portal.models import EnrolmentUpload
 from portal.tests.test_permissions import MATRIX as PARTNER_MATRIX
 from portal.tests.test_permissions import ROLES as PARTNER_ROLES
@@ -111,6 +111,8 @@ MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
     "certificates:file_check": (lambda w: {}, {"GET": OPEN}),
     "certificates:verify": (code_kwargs, {"GET": OPEN}),
     "certificates:download": (code_kwargs, {"GET": DOWNLOAD}),
+    "certificates:credential_json": (code_kwargs, {"GET": OPEN}),
+    "certificates:status_list": (lambda w: {"list_id": w["status_list"].pk}, {"GET": OPEN}),
     "programmes:cohort_progress": (cohort_kwargs, {"GET": GRID, "POST": GRID_POST}),
     "programmes:cohort_invite": (cohort_kwargs, {"GET": STAFF_ONLY, "POST": STAFF_ONLY}),
 }
@@ -190,7 +192,10 @@ def world(module_db, tmp_path_factory):
             partner_name=cohort.partner.name,
             sha256=hashlib.sha256(pdf).hexdigest(),
             issued_at=timezone.now(),
+            credential={"type": ["VerifiableCredential"]},
+            credential_sha256="0" * 64,
         )
+        status_list = StatusList.objects.create(bits=bytes(STATUS_LIST_SIZE // 8))
         certificate.pdf.save("matrix.pdf", ContentFile(pdf), save=False)
         certificate.save()
         state = _state()
@@ -206,6 +211,7 @@ def world(module_db, tmp_path_factory):
         "enrolment": enrolment,
         "cohort": cohort,
         "certificate": certificate,
+        "status_list": status_list,
         "upload": ctx["upload"],
         "people": people,
         "media": media,

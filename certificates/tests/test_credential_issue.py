@@ -178,3 +178,41 @@ def test_an_independent_verifier_accepts_the_credential_and_sees_its_revocation(
 
     tampered = {**credential, "name": credential["name"] + " (with honours)"}
     assert verify_credential(tampered, base_url=live_server.url)["verified"] is False
+
+
+def test_the_issued_pdf_carries_the_stored_credential_inside_its_signature(completed_certificate):
+    """One file that is both: the PDF/A-3 file embeds exactly the credential that is stored and
+    served, and the signature covers the whole file, the credential included."""
+    from certificates.rendering import credential_embedded
+    from certificates.signing import pdf_signature_check
+
+    certificate = Certificate.objects.get(pk=completed_certificate.pk)
+    with certificate.pdf.open("rb") as handle:
+        pdf = handle.read()
+    assert credential_embedded(pdf) == services.credential_bytes(certificate.credential)
+    check = pdf_signature_check(pdf)
+    assert check.intact and check.whole_file
+
+
+def test_the_verification_page_links_the_credential_and_says_what_it_is(client, completed_certificate):
+    certificate = Certificate.objects.get(pk=completed_certificate.pk)
+    page = client.get(reverse("certificates:verify", kwargs={"code": certificate.verification_code}))
+    body = page.content.decode()
+    link = reverse("certificates:credential_json", kwargs={"code": certificate.verification_code})
+    assert f'href="{link}"' in body and "digital credential (Open Badges 3.0)" in body
+    assert client.get(link).status_code == 200
+
+
+def test_a_certificate_without_a_credential_links_none(client, completed_certificate):
+    Certificate.objects.filter(pk=completed_certificate.pk).update(credential=None)
+    page = client.get(reverse("certificates:verify", kwargs={"code": completed_certificate.verification_code}))
+    assert "credential.json" not in page.content.decode()
+
+
+def test_the_admin_shows_each_certificates_signature_level_and_credential_hash(admin_client, completed_certificate):
+    certificate = Certificate.objects.get(pk=completed_certificate.pk)
+    page = admin_client.get(reverse("admin:certificates_certificate_change", args=[certificate.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Signature level" in body and ">B-B<" in body.replace("\n", "").replace(" ", "")
+    assert certificate.credential_sha256 in body
