@@ -18,6 +18,7 @@ import copy
 import gzip
 import hashlib
 import json
+import subprocess
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -467,6 +468,20 @@ def test_an_issued_certificate_verifies_and_reads_as_revoked_once_staff_revoke_i
     assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
     with urlopen(f"{live_server.url}/verify/{certificate.verification_code}/credential.json") as response:  # noqa: S310
         credential = json.load(response)
+
+    # The same credential comes out of the signed PDF with poppler's pdfdetach, and pdfsig
+    # validates the signature over the file that carries it.
+    pdf_path = tmp_path / "certificate.pdf"
+    with certificate.pdf.open("rb") as handle:
+        pdf_path.write_bytes(handle.read())
+    assert "Signature is Valid." in subprocess.run(["pdfsig", pdf_path], capture_output=True, text=True).stdout
+    listed = subprocess.run(["pdfdetach", "-list", pdf_path], capture_output=True, text=True, check=True).stdout
+    assert "credential.json" in listed
+    extracted = tmp_path / "extracted.json"
+    subprocess.run(["pdfdetach", "-save", "1", "-o", extracted, pdf_path], check=True)
+    assert json.loads(extracted.read_bytes()) == credential
+    from_pdf = verify_credential(json.loads(extracted.read_bytes()), base_url=live_server.url)
+    assert from_pdf["verified"] is True, from_pdf["errors"]
 
     issued = verify_credential(credential, base_url=live_server.url)
 
