@@ -48,10 +48,12 @@ DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 def setup_environment(workdir: Path) -> None:
-    """Key pair and media folder in a temporary folder; must run before Django is set up."""
-    from certificates.keys import development_keys_create
+    """Key pairs (PAdES and credential) and media folder in a temporary folder; must run before
+    Django is set up."""
+    from certificates.keys import credential_key_create, development_keys_create
 
     keys = development_keys_create(workdir / "keys")
+    os.environ["CERTIFICATE_CREDENTIAL_KEY"] = str(credential_key_create(workdir / "keys" / "credential-key.pem"))
     os.environ["CERTIFICATE_SIGNING_KEY"] = str(keys.signing_key)
     os.environ["CERTIFICATE_SIGNING_CERT"] = str(keys.signing_cert)
     os.environ["CERTIFICATE_SIGNING_CHAIN"] = str(keys.ca_cert)
