@@ -29,9 +29,13 @@ class VerificationCodeForm(forms.Form):
 
 class FileCheckForm(forms.Form):
     file = forms.FileField(
-        label=_("Certificate file (PDF)"),
-        help_text=_("The PDF you were given. It is checked and not kept."),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
+        label=_("Certificate file (PDF), credential (JSON) or badge image (PNG)"),
+        help_text=_("The certificate PDF, its digital credential or its badge image. It is checked and not kept."),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": "application/pdf,.pdf,application/json,application/vc+ld+json,.json,.jsonld,image/png,.png"
+            }
+        ),
     )
 
     def clean_file(self):

@@ -101,3 +101,31 @@ def certificate_credential_public(*, code: str) -> Certificate | None:
         .only("id", "verification_code", "status", "version", "credential", "credential_sha256")
         .first()
     )
+
+
+def status_entry_record(*, list_id: int, index: int):
+    """The status list entry at ``index`` of list ``list_id`` with its certificate (one query), or None."""
+    from .models import StatusListEntry
+
+    return (
+        StatusListEntry.objects.filter(status_list_id=list_id, index=index)
+        .select_related("certificate", "status_list")
+        .first()
+    )
+
+
+def certificate_version_get(*, certificate_id: int, version: int) -> CertificateVersion | None:
+    """The superseded ``version`` of a certificate, or None."""
+    return CertificateVersion.objects.filter(certificate_id=certificate_id, version=version).first()
+
+
+def certificate_by_credential_sha256(*, sha256: str) -> tuple[Certificate | None, CertificateVersion | None]:
+    """The certificate whose current credential, or one of whose superseded versions' credential,
+    has this hash (the bytes served: ``services.credential_bytes``)."""
+    certificate = Certificate.objects.filter(credential_sha256=sha256).exclude(credential_sha256="").first()
+    if certificate is not None:
+        return certificate, None
+    version = CertificateVersion.objects.filter(credential_sha256=sha256).select_related("certificate").first()
+    if version is not None:
+        return version.certificate, version
+    return None, None

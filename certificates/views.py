@@ -18,10 +18,11 @@ from django_ratelimit.core import is_ratelimited
 
 from academy.client import client_ip
 
+from .file_check import FILE_CHECK_OUTCOMES, file_check_outcome  # noqa: F401 (re-exported)
+from .file_check import file_check as file_check_run
 from .forms import FileCheckForm, VerificationCodeForm
 from .models import Certificate
 from .selectors import (
-    certificate_by_sha256,
     certificate_credential_public,
     certificate_for_download,
     certificate_for_verification,
@@ -149,56 +150,26 @@ def verify(request, code: str):
 @require_http_methods(["GET", "POST"])
 @rate_limited("file_check", methods=("POST",))
 def file_check(request):
-    """Anyone: upload a PDF and learn whether it is byte-identical to a certificate we issued
-    and whether its digital signature is intact. The file is not kept."""
-    from .signing import pdf_signature_check
-
+    """Anyone: upload a certificate PDF, a credential (JSON) or a badge image (PNG) and learn, in
+    plain words, which checks it passes (``certificates.file_check``). The file is not kept."""
     form = FileCheckForm(request.POST or None, request.FILES or None)
     if request.method != "POST" or not form.is_valid():
         return render(request, "certificates/file_check.html", {"file_form": form}, status=200)
     upload = form.cleaned_data["file"]
-    digest = hashlib.sha256()
-    chunks = []
-    for chunk in upload.chunks():
-        digest.update(chunk)
-        chunks.append(chunk)
-    certificate, version = certificate_by_sha256(sha256=digest.hexdigest())
-    signature = pdf_signature_check(b"".join(chunks))
-    outcome = file_check_outcome(certificate=certificate, version=version, signature=signature)
+    result = file_check_run(b"".join(upload.chunks()), upload.name or "")
     return render(
         request,
         "certificates/file_check_result.html",
         {
             "file_form": FileCheckForm(),
-            "outcome": outcome,
-            "genuine": outcome == "genuine",
-            "revoked": outcome == "revoked",
-            "certificate": certificate,
-            "version": version,
-            "signature": signature,
-            "file_name": upload.name[:120],
+            "result": result,
+            "outcome": result.outcome,
+            "certificate": result.certificate,
+            "version": result.version,
+            "signature": result.signature,
+            "file_name": (upload.name or "")[:120],
         },
     )
-
-
-# The answers of the file check, one per result page (file_check_result.html shows each).
-FILE_CHECK_OUTCOMES = ("revoked", "earlier_version", "genuine", "unreadable", "not_issued")
-
-
-def file_check_outcome(*, certificate, version, signature) -> str:
-    """Which answer a checked file gets. A revoked certificate is revoked in every version; only
-    bytes identical to the current issued file with an intact signature are "genuine"; a file we
-    did not issue is "not issued" whatever its signature says (an incremental update appended to
-    a genuine file keeps the signed revision intact, and must not read as reassurance)."""
-    if certificate is not None and certificate.status == Certificate.Status.REVOKED:
-        return "revoked"
-    if certificate is not None and version is not None:
-        return "earlier_version"
-    if certificate is not None and signature.intact and signature.valid:
-        return "genuine"
-    if not signature.readable:
-        return "unreadable"
-    return "not_issued"
 
 
 @never_cache
