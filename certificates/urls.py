@@ -3,7 +3,7 @@ download, mounted at /verify/."""
 
 from django.urls import path
 
-from . import views
+from . import share_views, views
 
 app_name = "certificates"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("<str:code>/", views.verify, name="verify"),
     path("<str:code>/download/", views.download, name="download"),
     path("<str:code>/credential.json", views.credential_json, name="credential_json"),
+    path("<str:code>/badge.png", share_views.badge_png_download, name="badge_png"),
 ]

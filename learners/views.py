@@ -15,6 +15,7 @@ from academy import services as account_services
 from academy import views as academy_views
 from academy.models import NameChangeRequest
 from certificates import selectors as certificate_selectors
+from certificates import share as certificate_share
 from programmes import selectors as programme_selectors
 
 from . import services
@@ -30,6 +31,20 @@ def home(request):
     return _dashboard(request)
 
 
+def _shares_attach(progress) -> None:
+    """Give each item with an issued certificate ``share`` (its links: public page, LinkedIn,
+    badge, credential) and ``share_has_credential``; the others get ``share = None``. One query
+    for all of them, none when no certificate is issued."""
+    issued = [item.certificate.pk for item in progress if item.certificate and item.certificate.status == "issued"]
+    details = certificate_share.issued_share_details(issued)
+    for item in progress:
+        detail = details.get(item.certificate.pk) if item.certificate else None
+        item.share = (
+            certificate_share.certificate_share(item.certificate, programme_title=detail[0]) if detail else None
+        )
+        item.share_has_credential = bool(detail and detail[1])
+
+
 @never_cache
 def _dashboard(request):
     """The signed-in person's dashboard: personal, so never kept by a browser or proxy cache."""
@@ -37,6 +52,7 @@ def _dashboard(request):
     certificates = certificate_selectors.certificates_by_enrolment([p.enrolment.pk for p in progress])
     for item in progress:
         item.certificate = certificates.get(item.enrolment.pk)
+    _shares_attach(progress)
     context = {
         "progress": progress,
         "facilitated": list(programme_selectors.cohorts_facilitated(user=request.user)[:50]),
@@ -55,6 +71,7 @@ def enrolment_detail(request, enrolment_id: int):
     if item is None:
         raise Http404
     item.certificate = certificate_selectors.certificates_by_enrolment([item.enrolment.pk]).get(item.enrolment.pk)
+    _shares_attach([item])
     return render(request, "learners/enrolment_detail.html", {"item": item})
 
 

@@ -112,6 +112,7 @@ MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
     "certificates:verify": (code_kwargs, {"GET": OPEN}),
     "certificates:download": (code_kwargs, {"GET": DOWNLOAD}),
     "certificates:credential_json": (code_kwargs, {"GET": OPEN}),
+    "certificates:badge_png": (code_kwargs, {"GET": OPEN}),
     "certificates:status_list": (lambda w: {"list_id": w["status_list"].pk}, {"GET": OPEN}),
     "programmes:cohort_progress": (cohort_kwargs, {"GET": GRID, "POST": GRID_POST}),
     "programmes:cohort_invite": (cohort_kwargs, {"GET": STAFF_ONLY, "POST": STAFF_ONLY}),
