@@ -1,11 +1,14 @@
 """Property-based tests (Hypothesis) of the check-a-file form: whatever bytes are posted (random
-ones, or a genuine certificate truncated, with bytes flipped or junk appended), the answer is one
-of the defined outcomes and never a 500; only the untouched genuine file is called genuine.
+ones, a genuine certificate truncated, with bytes flipped or junk appended, arbitrary JSON and
+credential-like documents, PNG images with anything baked in), the answer is one of the defined
+outcomes and never a 500; only the untouched genuine file is called genuine.
 
 The budget is the root conftest's Hypothesis profile ("ci": 60 examples, derandomised); the
 genuine signed PDF is made once for the module."""
 
 import hashlib
+import io
+import json
 
 import pytest
 from django.core.files.base import ContentFile
@@ -17,6 +20,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from certificates.models import Certificate
 from certificates.signing import pdf_sign
@@ -148,3 +152,81 @@ def test_mutations_get_a_defined_answer(check, genuine):
             assert "The digital signature is intact" not in html
 
     run()
+
+
+@pytest.fixture
+def check_file(settings, db, genuine):
+    """Post ``data`` as a file named ``name``: always 200 and a defined outcome."""
+    settings.CERTIFICATE_RATE_LIMITS = {**settings.CERTIFICATE_RATE_LIMITS, "file_check": "100000/m"}
+    client = Client(raise_request_exception=False)
+
+    def post(data: bytes, name: str):
+        response = client.post(reverse("certificates:file_check"), {"file": SimpleUploadedFile(name, data)})
+        assert response.status_code == 200, f"{response.status_code} for {data[:80]!r}…"
+        outcome = response.context["outcome"]
+        assert outcome in FILE_CHECK_OUTCOMES
+        return outcome, response.content.decode()
+
+    return post
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=30,
+)
+# Keys a credential has, so that random documents reach the JSON-LD processing and the proof check.
+credential_keys = st.sampled_from(
+    ["@context", "id", "type", "issuer", "proof", "credentialSubject", "credentialStatus", "validFrom", "@id", "@type"]
+)
+
+
+@st.composite
+def credential_like(draw):
+    document = draw(st.dictionaries(credential_keys | st.text(max_size=8), json_values, max_size=6))
+    if draw(st.booleans()):
+        document["@context"] = draw(
+            st.sampled_from(
+                [
+                    [
+                        "https://www.w3.org/ns/credentials/v2",
+                        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+                    ],
+                    ["https://www.w3.org/ns/credentials/v2"],
+                    ["https://example.org/unknown-context"],
+                    [{"@vocab": "https://example.org/#"}],
+                ]
+            )
+        )
+    if draw(st.booleans()):
+        document["proof"] = {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "proofPurpose": "assertionMethod",
+            "verificationMethod": draw(st.text(max_size=40)),
+            "proofValue": "z"
+            + draw(st.text(alphabet="123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", max_size=90)),
+        }
+    return document
+
+
+@EXAMPLES
+@given(document=json_values | credential_like(), name=st.sampled_from(["credential.json", "badge.jsonld", "x"]))
+def test_arbitrary_json_gets_a_defined_answer(check_file, document, name):
+    outcome, html = check_file(json.dumps(document).encode(), name)
+    assert outcome in ("unreadable", "not_issued")
+    assert "genuine" not in html
+
+
+@EXAMPLES
+@given(data=st.binary(max_size=1024), json_inside=st.booleans())
+def test_arbitrary_png_bytes_get_a_defined_answer(check_file, data, json_inside):
+    from certificates.baking import PNG_SIGNATURE, badge_png_bake
+
+    image = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(image, format="PNG")
+    # A baked chunk holding anything at all, or random chunks after the signature.
+    png = badge_png_bake(image.getvalue(), data or b"{") if json_inside else PNG_SIGNATURE + data
+    outcome, html = check_file(png, "badge.png")
+    assert outcome in ("unreadable", "not_issued")
+    assert "genuine" not in html
