@@ -19,6 +19,7 @@ from certificates.tests.conftest import complete_and_issue
 from certificates.tests.samples import SAMPLE_URL, certificate_context_sample
 
 BUNDLED_FAMILIES = (
+    "EB-Garamond-Academy",
     "Noto-Sans-Academy",
     "Noto-Sans-Greek-Cyrillic-Academy",
     "Noto-Sans-Arabic-Academy",
@@ -56,8 +57,14 @@ def test_only_the_bundled_fonts_are_embedded(completed_certificate):
     assert fonts, "no fonts listed"
     for line in fonts:
         name, *_rest = line.split()
-        # A certificate in Latin letters needs only the Latin font (the others are fallbacks).
-        assert name.split("+", 1)[-1] in {"Noto-Sans-Academy", "Noto-Sans-Academy-Bold"}, line
+        # A certificate in Latin letters needs only the Latin sans (the others are fallbacks) for its
+        # text and the serif display face for its title, name and programme.
+        assert name.split("+", 1)[-1] in {
+            "Noto-Sans-Academy",
+            "Noto-Sans-Academy-Bold",
+            "EB-Garamond-Academy",
+            "EB-Garamond-Academy-Semi-Bold",
+        }, line
         assert " yes yes yes " in line, f"font not embedded and subset: {line}"
     assert "DejaVu" not in "\n".join(fonts)
 
@@ -130,7 +137,9 @@ def test_a_hostile_name_is_printed_as_text_and_fetches_nothing(
     # Long names wrap: compare without whitespace.
     squashed = "".join(pdf_tool("pdftotext", certificate.pdf.path).split())
     assert "".join(name.split()) in squashed
-    assert all(url.startswith("data:image/") for url in fetched), fetched
+    # Only the images the code embeds and the bundled crest.
+    crest = (rendering.static_root() / "certificates" / "crest.svg").resolve().as_uri()
+    assert all(url.startswith("data:image/") or url == crest for url in fetched), fetched
     assert not any("/etc/" in url or "127.0.0.1:9" in url for url in fetched)
 
 
@@ -178,8 +187,9 @@ def test_no_system_font_is_available_to_the_renderer(tmp_path):
     assert embedded
     for line in embedded:
         name = line.split()[0].split("+", 1)[-1]
-        # The bundled files under their own names ("Noto Sans") or the stylesheet's families.
-        assert name.startswith("Noto-Sans"), line
+        # The bundled files under their own names ("Noto Sans", "EB Garamond") or the stylesheet's
+        # families: "serif" can only be the bundled serif.
+        assert name.startswith(("Noto-Sans", "EB-Garamond")), line
     assert "DejaVu" not in "\n".join(embedded) and "CJK" not in "\n".join(embedded)
 
 
