@@ -12,8 +12,9 @@ variable) names ``static/fonts/fonts.conf``, which lists that folder and nothing
 renderer knows no system font at all; a character missing from the bundled fonts could only come out
 as an empty box, and ``unprintable_characters`` fails such a certificate before it is drawn.
 
-Nothing outside ``static/fonts`` and ``static/certificates`` (and ``data:`` images the code itself
-makes: the QR code and the signature) is ever fetched: ``SafeURLFetcher`` refuses the rest, so a
+Nothing outside ``static/fonts`` and ``static/certificates`` (the stylesheet and the Academy's
+crest, ``crest.svg``) and the ``data:`` images the code itself makes (the QR code, the signature and
+the partner's logo) is ever fetched: ``SafeURLFetcher`` refuses the rest, so a
 learner's name containing HTML, CSS or ``url(...)`` is only ever printed as text (the template
 auto-escapes it) and can make WeasyPrint read no file and no URL. (The credential embedded in the
 PDF is handed over as a ``data:`` URL to a fetcher that reads nothing else.)
@@ -51,8 +52,8 @@ logger = logging.getLogger(__name__)
 
 TEMPLATE = "certificates/pdf/certificate.html"
 MAX_SIGNATURE_BYTES = 1_000_000
-# The only data: images a certificate may show, both made by the code below: the QR code (JPEG) and
-# the signature (PNG).
+# The only data: images a certificate may show, all made by the code below: the QR code (JPEG), the
+# signature and the partner's logo (PNG).
 _DATA_TYPES = ("data:image/jpeg;base64,", "data:image/png;base64,")
 
 
@@ -252,7 +253,32 @@ def default_signature_data_uri() -> str:
     return signature_uri_cached(("file", path, mtime), path, lambda: open(path, "rb"))  # noqa: SIM115
 
 
-def signature_uri_cached(key: tuple, name: str, opener) -> str:
+LOGO_MAX_SIZE = (660, 240)  # pixels: 20 mm high by 55 mm wide on the certificate, about 300 dpi
+
+
+def partner_logo_data_uri(image_field) -> str:
+    """A partner organisation's logo (``PartnerOrganisation.logo``, in default storage, checked on
+    upload by ``partners.models.partner_logo_validate``) as a data URI ready to print (flattened onto
+    white, at most ``LOGO_MAX_SIZE``, an RGB PNG), or "" if there is none or it cannot be read."""
+    if not image_field or not image_field.name:
+        return ""
+    name = image_field.name
+    return signature_uri_cached(("logo", name), name, lambda: default_storage.open(name, "rb"), max_size=LOGO_MAX_SIZE)
+
+
+def certificate_partner_logo_uri(context: dict) -> str:
+    """The partner's logo for a certificate: ``partner_logo_uri`` from the context if it has one
+    (a preview, a test), else the logo of the partner whose cohort the certificate's enrolment is
+    in (a ``Certificate`` row), else ""."""
+    if "partner_logo_uri" in context:
+        return context["partner_logo_uri"] or ""
+    enrolment = getattr(context.get("certificate"), "enrolment", None)
+    cohort = getattr(enrolment, "cohort", None)
+    partner = getattr(cohort, "partner", None)
+    return partner_logo_data_uri(getattr(partner, "logo", None)) if partner is not None else ""
+
+
+def signature_uri_cached(key: tuple, name: str, opener, *, max_size: tuple[int, int] = SIGNATURE_MAX_SIZE) -> str:
     """The image behind ``opener`` ready to print, kept per process: flattened onto white, at most
     ``SIGNATURE_MAX_SIZE``, as an RGB PNG. (WeasyPrint splits a transparent PNG into an image and a
     mask and re-encodes both for every certificate: 4 to 5 ms each time. An opaque one costs about 1.)
@@ -275,7 +301,7 @@ def signature_uri_cached(key: tuple, name: str, opener) -> str:
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
         logger.warning("Signature image %s could not be read as an image; left out.", name)
         return ""
-    image.thumbnail(SIGNATURE_MAX_SIZE)
+    image.thumbnail(max_size)
     flat = Image.new("RGB", image.size, "white")
     flat.paste(image, mask=image.getchannel("A"))
     buffer = io.BytesIO()
@@ -320,7 +346,10 @@ def certificate_html(context: dict) -> str:
     """The certificate's HTML (British English, whatever language the request was in). The texts
     people typed are printed isolated (``printed_texts``); the document's title keeps them as typed."""
     with translation.override("en-gb"):
-        return render_to_string(TEMPLATE, {**context, "printed": printed_texts(context)})
+        return render_to_string(
+            TEMPLATE,
+            {**context, "printed": printed_texts(context), "partner_logo_uri": certificate_partner_logo_uri(context)},
+        )
 
 
 # How WeasyPrint writes a certificate: PDF/A-3b (an archival PDF: fonts embedded, an sRGB output

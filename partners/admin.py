@@ -10,6 +10,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from academy.admin import count_of
 from academy.admin_base import SafeAdminMixin, SafeAutocompleteMixin
 
+from .forms import PartnerOrganisationAdminForm
 from .models import PartnerMembership, PartnerOrganisation
 
 
@@ -32,7 +33,8 @@ class PartnerOrganisationAdmin(SafeAdminMixin, SimpleHistoryAdmin):
     list_filter = ("kind",)
     search_fields = ("name", "slug", "contact_email")
     prepopulated_fields = {"slug": ("name",)}
-    fields = ("name", "slug", "kind", "contact_email")
+    form = PartnerOrganisationAdminForm
+    fields = ("name", "slug", "kind", "contact_email", "logo")
     inlines = (PartnerMembershipInline,)
 
     def get_queryset(self, request):

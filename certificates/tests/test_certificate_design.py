@@ -1,10 +1,16 @@
 """The certificate's design (issue 15, item 8): the bundled serif display face for the title, the
 name and the programme beside the sans for the text, the Academy's crest at the head of the page,
-and the sample mark of a staff preview. In-process, no database."""
+the partner organisation's logo beside it, and the sample mark of a staff preview. In-process."""
 
+import io
 import subprocess
 
-from certificates import rendering
+import pytest
+from PIL import Image
+
+from certificates import rendering, services
+from certificates.models import Certificate
+from certificates.tests.conftest import complete_and_issue
 from certificates.tests.samples import certificate_context_sample, signature_uri_sample
 
 SERIF = {"EB-Garamond-Academy", "EB-Garamond-Academy-Semi-Bold"}
@@ -79,3 +85,43 @@ def test_a_sample_is_marked_across_the_page_and_still_fits(tmp_path):
     plain = tmp_path / "plain.pdf"
     plain.write_bytes(rendering.certificate_pdf_render(certificate_context_sample()))
     assert "SAMPLE" not in _tool("pdftotext", str(plain), "-")
+
+
+def image_bytes(size=(400, 160), colour=(11, 93, 81)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_partners_logo_is_printed_on_its_certificates(
+    enrolment, framework, facilitator, partner, django_capture_on_commit_callbacks, tmp_path
+):
+    def images(path):
+        listed = subprocess.run(
+            ["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True, timeout=30
+        ).stdout.splitlines()[2:]
+        return [line.split() for line in listed]
+
+    partner.logo.save("logo.png", io.BytesIO(image_bytes(size=(600, 240), colour=(200, 30, 30))))
+    certificate = complete_and_issue(enrolment, framework, facilitator, django_capture_on_commit_callbacks)
+    assert certificate.status == Certificate.Status.ISSUED, certificate.failure_reason
+    with_logo = images(certificate.pdf.path)
+
+    # The same certificate drawn without the logo: one image fewer, and it is the logo's size.
+    plain = tmp_path / "plain.pdf"
+    context = services.certificate_context(certificate)
+    plain.write_bytes(rendering.certificate_pdf_render({**context, "partner_logo_uri": ""}))
+    without = images(plain)
+    assert len(with_logo) == len(without) + 1
+    sizes = {(row[3], row[4]) for row in with_logo} - {(row[3], row[4]) for row in without}
+    assert sizes == {("600", "240")}
+    text = subprocess.run(["pdftotext", certificate.pdf.path, "-"], capture_output=True, text=True, check=True).stdout
+    assert "Hackney Community Voices" in text
+
+
+@pytest.mark.django_db
+def test_a_logo_that_cannot_be_read_any_more_is_left_out_not_fatal(partner, caplog):
+    partner.logo.save("broken.png", io.BytesIO(b"no longer an image"))
+    assert rendering.partner_logo_data_uri(partner.logo) == ""
+    assert "could not be read as an image" in caplog.text
