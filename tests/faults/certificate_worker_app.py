@@ -51,9 +51,9 @@ def _install() -> None:
     if STAGE == "render":
         real_render = rendering.certificate_pdf_render
 
-        def slow_render(context):
+        def slow_render(context, **kwargs):
             _pause("render", context["certificate"].pk)
-            return real_render(context)
+            return real_render(context, **kwargs)
 
         rendering.certificate_pdf_render = slow_render
     elif STAGE == "stored":
