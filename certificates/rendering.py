@@ -517,3 +517,114 @@ def text_runs_into_footer(document) -> bool:
     if FOOTER_ANCHOR not in anchors or TEXT_END_ANCHOR not in anchors:
         return True  # the text pushed the footer (or itself) off the page
     return anchors[TEXT_END_ANCHOR][1] > anchors[FOOTER_ANCHOR][1]
+
+
+# --- A programme's certificate previewed by staff (programmes' admin) ---------------------------
+
+SAMPLE_LEARNER_NAME = "Sample Learner"
+SAMPLE_VERIFICATION_CODE = "SAMPLE"
+PREVIEW_PNG_DPI = 100
+PREVIEW_PNG_TIMEOUT_SECONDS = 20
+
+
+def programme_preview_context(programme, *, partner=None) -> dict:
+    """What a certificate of ``programme`` would print, with sample data where a learner's would be:
+    the learner "Sample Learner", a sample cohort, the programme's real title, wording, competency
+    domains (core, then its own) and signatory, and ``partner`` (or the programme's first partner
+    with a logo, or its first) with its logo. ``sample`` is set: the page says across it and in
+    place of the verification code that it is not a certificate. Nothing is saved."""
+    from types import SimpleNamespace
+
+    from django.db.models import Q
+    from django.utils.translation import gettext as _
+
+    from programmes.models import CompetencyDomain
+
+    from .services import certificate_signatory, verification_url
+
+    if partner is None:
+        partners = list(programme.partner_organisations.order_by("name"))
+        partner = next((p for p in partners if p.logo), partners[0] if partners else None)
+    domains = CompetencyDomain.objects.filter(Q(is_core=True) | Q(programme=programme)).order_by(
+        "-is_core", "order", "name"
+    )
+    with translation.override("en-gb"):
+        wording = programme.certificate_wording or _(
+            "has completed the programme and shown every competency it requires"
+        )
+        cohort_name = _("Sample cohort")
+        partner_name = partner.name if partner is not None else _("a partner organisation")
+        issued_on = _("the day it is issued")
+    certificate = SimpleNamespace(
+        learner_name=SAMPLE_LEARNER_NAME,
+        programme_title=programme.title,
+        cohort_name=cohort_name,
+        partner_name=partner_name,
+        verification_code=SAMPLE_VERIFICATION_CODE,
+        version=1,
+        competencies=[{"domain": domain.name, "core": domain.is_core} for domain in domains],
+    )
+    url = verification_url(SAMPLE_VERIFICATION_CODE)
+    return {
+        "certificate": certificate,
+        "wording": wording,
+        **certificate_signatory(programme),
+        "issued_on": issued_on,
+        "verification_url": url,
+        "qr_uri": qr_data_uri(url),
+        "partner_logo_uri": partner_logo_data_uri(partner.logo) if partner is not None else "",
+        "sample": True,
+    }
+
+
+def pdf_page_png(pdf: bytes, *, dpi: int = PREVIEW_PNG_DPI) -> bytes:
+    """The first page of ``pdf`` as a PNG, drawn by poppler's ``pdftoppm`` (a subprocess with a
+    time limit, reading and writing in a temporary folder)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="certificate-preview-") as folder:
+        source = Path(folder) / "preview.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                str(dpi),
+                "-singlefile",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                str(source),
+                str(source.with_suffix("")),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=PREVIEW_PNG_TIMEOUT_SECONDS,
+        )
+        return source.with_suffix(".png").read_bytes()
+
+
+def programme_certificate_preview(programme, *, image_format: str = "pdf", partner=None) -> bytes:
+    """A sample certificate of ``programme`` (``programme_preview_context``) as an unsigned PDF, or
+    its page as a PNG (``image_format="png"``). Issues nothing and writes nothing to the database.
+    Raises ``CertificateTooLongError`` if the programme's texts fit on no page, and
+    ``PreviewImageError`` if the page could not be drawn as an image."""
+    import subprocess
+
+    pdf = certificate_pdf_render(programme_preview_context(programme, partner=partner))
+    if image_format == "pdf":
+        return pdf
+    if image_format != "png":
+        raise ValueError(f"A preview is a PDF or a PNG, not {image_format!r}.")
+    try:
+        return pdf_page_png(pdf)
+    except (OSError, subprocess.SubprocessError) as error:
+        logger.warning("The certificate preview could not be drawn as a PNG: %s", error)
+        raise PreviewImageError("The preview could not be drawn as an image; the PDF preview still works.") from error
+
+
+class PreviewImageError(ValueError):
+    """The preview's page could not be drawn as a PNG (pdftoppm missing, failed or too slow)."""

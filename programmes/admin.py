@@ -5,13 +5,17 @@ Every write that can change whether someone has completed goes through ``program
 competencies and domains (``competency_save``, ``domain_save``), achievements
 (``achievement_record``, ``achievement_remove``), enrolments (``enrolment_create``,
 ``enrolment_withdraw``). A refusal is shown to the staff member and nothing is written.
+
+A programme's change page links to a preview of its certificate (PDF and PNG) with sample data,
+drawn by the certificates app (see ``CERTIFICATE_PREVIEW_RENDERER``): nothing is issued or saved.
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.urls import reverse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -192,6 +196,20 @@ class ProgrammeAdminForm(forms.ModelForm):
         return name_clean(name) if name.strip() else ""
 
 
+# The certificates app, above this one, draws certificates. It is named by its dotted path (as
+# Django names backends in settings) rather than imported, so that this app does not depend on it:
+# ``programme_certificate_preview(programme, *, image_format)`` returns the PDF or PNG's bytes and
+# raises a ``ValueError`` (with a message for staff) when the programme's certificate cannot be drawn.
+CERTIFICATE_PREVIEW_RENDERER = "certificates.rendering.programme_certificate_preview"
+PREVIEW_TYPES = {"pdf": "application/pdf", "png": "image/png"}
+
+
+def certificate_preview_render(programme, *, image_format: str) -> bytes:
+    from django.utils.module_loading import import_string
+
+    return import_string(CERTIFICATE_PREVIEW_RENDERER)(programme, image_format=image_format)
+
+
 @admin.register(Programme)
 class ProgrammeAdmin(SafeAdminMixin, FrameworkWritesMixin, SimpleHistoryAdmin):
     form = ProgrammeAdminForm
@@ -200,18 +218,69 @@ class ProgrammeAdmin(SafeAdminMixin, FrameworkWritesMixin, SimpleHistoryAdmin):
     search_fields = ("title", "slug", "research_project", "summary")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("partner_organisations",)
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", "certificate_preview")
     fieldsets = (
         (None, {"fields": ("title", "slug", "status", "summary")}),
         (_("Research project"), {"fields": ("research_project", "research_project_url")}),
         (_("Partners"), {"fields": ("partner_organisations",)}),
         (
             _("Certificate"),
-            {"fields": ("certificate_wording", "signatory_name", "signatory_title", "signatory_signature")},
+            {
+                "fields": (
+                    "certificate_wording",
+                    "signatory_name",
+                    "signatory_title",
+                    "signatory_signature",
+                    "certificate_preview",
+                )
+            },
         ),
         (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
     inlines = (CourseDomainInline, CohortInline)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.certificate_preview_view)  # staff only, else sign-in
+        return [
+            path("<int:object_id>/certificate-preview.<str:image_format>", view, name="programmes_programme_preview"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("certificate preview"))
+    def certificate_preview(self, obj):
+        if obj is None or obj.pk is None:
+            return _("Save the programme first to preview its certificate.")
+        return format_html(
+            '<a class="button" href="{}" target="_blank" rel="noopener">{}</a> '
+            '<a class="button" href="{}" target="_blank" rel="noopener">{}</a>'
+            "<p>{}</p>",
+            reverse(f"{self.admin_site.name}:programmes_programme_preview", args=[obj.pk, "pdf"]),
+            _("Preview as PDF"),
+            reverse(f"{self.admin_site.name}:programmes_programme_preview", args=[obj.pk, "png"]),
+            _("Preview as PNG"),
+            _(
+                "A sample with the saved title, wording, domains and signatory and a sample learner, "
+                "marked “SAMPLE – NOT A CERTIFICATE”. Nothing is issued or saved."
+            ),
+        )
+
+    def certificate_preview_view(self, request, object_id: int, image_format: str):
+        """The programme's certificate with sample data, as a PDF or a PNG (staff with the
+        programme's view permission; others are told it is not found). Nothing is issued or saved."""
+        programme = Programme.objects.filter(pk=object_id).first()
+        if image_format not in PREVIEW_TYPES or programme is None or not self.has_view_permission(request, programme):
+            raise Http404(_("No such programme."))
+        try:
+            content = certificate_preview_render(programme, image_format=image_format)
+        except ValueError as error:  # text too long for the page, or no image could be drawn
+            messages.error(request, _("The certificate could not be previewed: %(reason)s") % {"reason": error})
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:programmes_programme_change", args=[programme.pk])
+            )
+        response = HttpResponse(content, content_type=PREVIEW_TYPES[image_format])
+        response["Content-Disposition"] = f'inline; filename="certificate-preview-{programme.slug}.{image_format}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "research_project_url":
