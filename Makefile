@@ -33,8 +33,12 @@ seed: migrate
 	$(PY) manage.py create_signing_key --if-missing
 	$(PY) manage.py seed_demo
 
+# The address `make run` serves (`make run RUN_ADDRESS=0.0.0.0:8080`); SITE_URL, which certificates'
+# links and QR codes follow, is set to it, also for the seed that issues the demo's certificates.
+RUN_ADDRESS ?= 127.0.0.1:8000
+run: export SITE_URL := http://$(RUN_ADDRESS)
 run: seed
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver $(RUN_ADDRESS)
 
 test: install verifier
 	$(PY) scripts/run_tests.py $(ARGS)
