@@ -21,16 +21,23 @@ def partner_logo_validate(upload) -> None:
 
     if not upload:
         return
-    size = getattr(upload, "size", None)
-    if size is not None and size > LOGO_MAX_BYTES:
-        raise ValidationError(
-            _("The logo is larger than 1 MB (it is %(size)s KB). Save it smaller and upload it again."),
-            code="logo_too_large",
-            params={"size": size // 1000},
-        )
-    upload.seek(0)
-    data = upload.read(LOGO_MAX_BYTES + 1)
-    upload.seek(0)
+    unreadable = ValidationError(
+        _("The logo could not be read as a PNG or JPEG image. Upload the logo as a PNG or JPEG image."),
+        code="logo_unreadable",
+    )
+    try:  # a new upload, or the stored file of a partner saved again (which may have gone missing)
+        size = getattr(upload, "size", None)
+        if size is not None and size > LOGO_MAX_BYTES:
+            raise ValidationError(
+                _("The logo is larger than 1 MB (it is %(size)s KB). Save it smaller and upload it again."),
+                code="logo_too_large",
+                params={"size": size // 1000},
+            )
+        upload.seek(0)
+        data = upload.read(LOGO_MAX_BYTES + 1)
+        upload.seek(0)
+    except OSError as error:
+        raise unreadable from error
     if len(data) > LOGO_MAX_BYTES:
         raise ValidationError(
             _("The logo is larger than 1 MB. Save it smaller and upload it again."), code="logo_too_large"
@@ -60,10 +67,7 @@ def partner_logo_validate(upload) -> None:
     except ValidationError:
         raise
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as error:
-        raise ValidationError(
-            _("The logo could not be read as a PNG or JPEG image. Upload the logo as a PNG or JPEG image."),
-            code="logo_unreadable",
-        ) from error
+        raise unreadable from error
 
 
 def partner_logo_path(instance, filename: str) -> str:

@@ -55,7 +55,7 @@ def test_a_logo_that_is_not_a_small_png_or_jpeg_is_refused_with_a_message(data, 
     assert message in " ".join(caught.value.messages)
 
 
-def _change(client, partner, logo):
+def _change(client, partner, logo, *, clear=False):
     data = {
         "name": partner.name,
         "slug": partner.slug,
@@ -66,6 +66,7 @@ def _change(client, partner, logo):
         "memberships-INITIAL_FORMS": "0",
         "memberships-MIN_NUM_FORMS": "0",
         "memberships-MAX_NUM_FORMS": "1000",
+        **({"logo-clear": "on"} if clear else {}),
     }
     return client.post(reverse("admin:partners_partnerorganisation_change", args=[partner.pk]), data)
 
@@ -88,3 +89,19 @@ def test_staff_upload_a_logo_in_the_admin_and_an_svg_is_refused_there_with_the_m
 
 # That the logo is printed on the partner's certificates (pdfimages counts it): tested where the
 # certificates are, in certificates/tests/test_certificate_design.py (this app is below that one).
+
+
+def test_a_partner_whose_stored_logo_went_missing_is_told_so_and_can_clear_it(client, staff_user, partner):
+    from django.core.files.storage import default_storage
+
+    partner.logo.save("logo.png", io.BytesIO(image_bytes()))
+    default_storage.delete(partner.logo.name)
+    client.force_login(staff_user)
+    response = _change(client, partner, "")  # the logo left as it is: it cannot be read any more
+    assert response.status_code == 200
+    assert "could not be read as a PNG or JPEG image" in response.text
+
+    response = _change(client, partner, "", clear=True)
+    assert response.status_code == 302
+    partner.refresh_from_db()
+    assert not partner.logo
