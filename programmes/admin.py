@@ -7,7 +7,7 @@ competencies and domains (``competency_save``, ``domain_save``), achievements
 ``enrolment_withdraw``). A refusal is shown to the staff member and nothing is written.
 
 A programme's change page links to a preview of its certificate (PDF and PNG) with sample data,
-drawn by the certificates app (see ``CERTIFICATE_PREVIEW_RENDERER``): nothing is issued or saved.
+drawn by the certificates app (``programmes.certificate_preview``): nothing is issued or saved.
 """
 
 from django import forms
@@ -28,6 +28,7 @@ from academy.names import name_clean
 from academy.services import learner_invitation_resend
 
 from . import services
+from .certificate_preview import certificate_preview_render
 from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
 from .selectors import enrolment_missing_competencies
 
@@ -198,16 +199,7 @@ class ProgrammeAdminForm(forms.ModelForm):
 
 # The certificates app, above this one, draws certificates. It is named by its dotted path (as
 # Django names backends in settings) rather than imported, so that this app does not depend on it:
-# ``programme_certificate_preview(programme, *, image_format)`` returns the PDF or PNG's bytes and
-# raises a ``ValueError`` (with a message for staff) when the programme's certificate cannot be drawn.
-CERTIFICATE_PREVIEW_RENDERER = "certificates.rendering.programme_certificate_preview"
 PREVIEW_TYPES = {"pdf": "application/pdf", "png": "image/png"}
-
-
-def certificate_preview_render(programme, *, image_format: str) -> bytes:
-    from django.utils.module_loading import import_string
-
-    return import_string(CERTIFICATE_PREVIEW_RENDERER)(programme, image_format=image_format)
 
 
 @admin.register(Programme)
