@@ -27,7 +27,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from academy.tests.factories import UserFactory
+from certificates.baking import badge_png_credential
 from certificates.models import Certificate
+from certificates.services import credential_bytes
 from partners.models import PartnerMembership
 from partners.tests.factories import PartnerMembershipFactory, PartnerOrganisationFactory
 from programmes.models import Cohort, Enrolment, Programme
@@ -293,6 +295,22 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     assert pdfsig, "poppler-utils (pdfsig) is needed to check the signature"
     checked = subprocess.run([pdfsig, str(pdf)], capture_output=True, text=True, timeout=60)
     assert "Signature is Valid" in checked.stdout, checked.stdout + checked.stderr
+
+    # 5b. The learner shares it: the public link and its "Copy link" button, "Add to LinkedIn",
+    # and the badge image with the credential baked in.
+    share = learner.locator("section.certificate-share").first
+    share.get_by_role("button", name="Copy link").click()
+    status = share.locator(".share-copy-status")
+    status.filter(has_text=re.compile("Link copied|Could not copy")).wait_for(timeout=5000)
+    linkedin = share.get_by_role("link", name=re.compile("Add to LinkedIn")).get_attribute("href")
+    assert linkedin.startswith("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME")
+    assert f"certId={certificate.verification_code}" in linkedin
+    with learner.expect_download() as badge_info:
+        share.get_by_role("link", name=re.compile("Download the badge image")).click()
+    badge = tmp_path / "badge.png"
+    badge_info.value.save_as(badge)
+    certificate.refresh_from_db()
+    assert badge_png_credential(badge.read_bytes()) == credential_bytes(certificate.credential)
 
     # 6. A stranger checks the certificate at /verify/.
     stranger = browsing.new_page("stranger")
