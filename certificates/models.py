@@ -153,6 +153,26 @@ class CertificateVersion(models.Model):
 
 # The W3C Bitstring Status List v1.0 minimum: 131,072 entries (16 KB), so one entry among many
 # says nothing about whose it is (herd privacy).
+class CertificateFileRenewal(models.Model):
+    """The hash a certificate's PDF had before its archival timestamp chain was renewed (the
+    renewed file is the same file with an incremental update appended): a copy downloaded before
+    the renewal is still recognised by the file check as the certificate issued."""
+
+    certificate = models.ForeignKey(
+        Certificate, on_delete=models.CASCADE, related_name="file_renewals", verbose_name=_("certificate")
+    )
+    previous_sha256 = models.CharField(_("SHA-256 of the PDF before"), max_length=64, db_index=True)
+    renewed_at = models.DateTimeField(_("renewed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("archival timestamp renewal")
+        verbose_name_plural = _("archival timestamp renewals")
+        ordering = ["certificate", "-renewed_at"]
+
+    def __str__(self):
+        return f"{self.certificate_id}: {self.previous_sha256[:12]}… ({self.renewed_at:%Y-%m-%d})"
+
+
 STATUS_LIST_SIZE = 131072
 
 

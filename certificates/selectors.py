@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Certificate, CertificateVersion
+from .models import Certificate, CertificateFileRenewal, CertificateVersion
 
 
 def certificate_for_verification(*, code: str) -> Certificate | None:
@@ -41,13 +41,18 @@ def certificates_by_enrolment(enrolment_ids: list[int]) -> dict[int, Certificate
 
 
 def certificate_by_sha256(*, sha256: str) -> tuple[Certificate | None, CertificateVersion | None]:
-    """The certificate whose current PDF, or one of whose superseded versions, has this hash."""
+    """The certificate whose current PDF (or that file before an archival timestamp renewal), or
+    one of whose superseded versions, has this hash."""
     certificate = Certificate.objects.filter(sha256=sha256).exclude(sha256="").first()
     if certificate is not None:
         return certificate, None
     version = CertificateVersion.objects.filter(sha256=sha256).select_related("certificate").first()
     if version is not None:
         return version.certificate, version
+    # The current file before its archival timestamp was renewed: the certificate as issued.
+    renewal = CertificateFileRenewal.objects.filter(previous_sha256=sha256).select_related("certificate").first()
+    if renewal is not None:
+        return renewal.certificate, None
     return None, None
 
 

@@ -742,3 +742,20 @@ def certificates_enqueue_stale(*, older_than: datetime.timedelta | None = None) 
     if enqueued:
         logger.info("Sweeper re-enqueued %d certificate(s).", len(enqueued))
     return enqueued
+
+
+@transaction.atomic
+def certificate_pdf_renewal_record(*, certificate_id: int, previous_sha256: str, pdf: bytes) -> bool:
+    """The archival timestamp renewal rewrote an issued certificate's PDF (the same file with an
+    incremental update): record its new hash, only if the certificate is still issued with the
+    file it had (a conditional update), and keep the previous hash so copies downloaded before
+    still verify. Returns whether it was recorded."""
+    from .models import CertificateFileRenewal
+
+    new_sha256 = hashlib.sha256(pdf).hexdigest()
+    updated = Certificate.objects.filter(
+        pk=certificate_id, status=Certificate.Status.ISSUED, sha256=previous_sha256
+    ).update(sha256=new_sha256)
+    if updated:
+        CertificateFileRenewal.objects.create(certificate_id=certificate_id, previous_sha256=previous_sha256)
+    return bool(updated)

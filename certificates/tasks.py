@@ -15,6 +15,7 @@ no crash loop.
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import smtplib
 
@@ -225,6 +226,7 @@ def archival_timestamps_renew_task() -> int:
     from django.core.files.base import ContentFile
 
     from .models import Certificate
+    from .services import certificate_pdf_renewal_record
     from .signing import pdf_archival_timestamp_renew
 
     renewed = 0
@@ -251,6 +253,13 @@ def archival_timestamps_renew_task() -> int:
             continue
         if saved != name:  # a storage that would not reuse the name: say where it went
             logger.error("Certificate %s: renewed PDF saved as %s, not %s", certificate.pk, saved, name)
+        previous_sha256 = hashlib.sha256(original).hexdigest()
+        if not certificate_pdf_renewal_record(
+            certificate_id=certificate.pk, previous_sha256=previous_sha256, pdf=updated
+        ):
+            logger.error(
+                "Certificate %s changed while its timestamp was renewed; its hash was not updated", certificate.pk
+            )
         renewed += 1
     logger.info("Archival timestamps renewed: %d", renewed)
     return renewed

@@ -10,15 +10,18 @@ the clock, and the PKI answers at the frozen time.
 
 import asyncio
 import datetime
+import hashlib
 import io
 import time
 
 import pytest
+from django.utils import timezone
 from freezegun import freeze_time
 
 from certificates import signing
 from certificates.models import Certificate
 from certificates.rendering import certificate_pdf_render
+from certificates.selectors import certificate_by_sha256
 from certificates.tasks import archival_timestamps_renew_task
 from certificates.tests.samples import certificate_context_sample
 from tests.support.test_pki import pki_served
@@ -265,6 +268,23 @@ def test_the_beat_task_renews_issued_certificates_in_storage(settings, with_tsa,
     assert len(PdfFileReader(io.BytesIO(renewed)).embedded_timestamp_signatures) == 2
     check = signing.pdf_signature_check(renewed)
     assert check.intact and check.valid and check.trusted and check.whole_file
+    # The renewed file's hash is recorded, and a copy downloaded before still verifies.
+    assert certificate.sha256 == hashlib.sha256(renewed).hexdigest()
+    assert certificate_by_sha256(sha256=hashlib.sha256(renewed).hexdigest()) == (certificate, None)
+    assert certificate_by_sha256(sha256=hashlib.sha256(issued).hexdigest()) == (certificate, None)
+
+
+def test_a_renewal_is_not_recorded_over_a_certificate_that_changed_meanwhile(completed_certificate):
+    from certificates.services import certificate_pdf_renewal_record
+
+    certificate = Certificate.objects.get(pk=completed_certificate.pk)
+    assert not certificate_pdf_renewal_record(certificate_id=certificate.pk, previous_sha256="0" * 64, pdf=b"%PDF-")
+    Certificate.objects.filter(pk=certificate.pk).update(status=Certificate.Status.REVOKED, revoked_at=timezone.now())
+    assert not certificate_pdf_renewal_record(
+        certificate_id=certificate.pk, previous_sha256=certificate.sha256, pdf=b"%PDF-"
+    )
+    certificate.refresh_from_db()
+    assert not certificate.file_renewals.exists()
 
 
 def test_the_development_key_signs_b_lta_with_a_timestamp_authority(settings, pki, unsigned_pdf):
