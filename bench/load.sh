@@ -74,6 +74,7 @@ timeout 60 "$PY" manage.py create_signing_key --dir "$WORK/keys" >/dev/null
 export CERTIFICATE_SIGNING_KEY=$WORK/keys/signing-key.pem
 export CERTIFICATE_SIGNING_CERT=$WORK/keys/signing-cert.pem
 export CERTIFICATE_SIGNING_CHAIN=$WORK/keys/ca-cert.pem
+export CERTIFICATE_CREDENTIAL_KEY=$WORK/keys/credential-key.pem
 
 if [ "${REUSE_DB:-0}" != 1 ]; then
   step "Creating the bench database and seeding $LEARNERS learners"
