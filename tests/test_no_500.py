@@ -13,18 +13,15 @@ rolled back before the next, so a garbage POST that did change something cannot 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from urllib.parse import quote
 
 import pytest
-from django.core.files.base import ContentFile
 from django.test import Client
 from django.test.utils import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
-from certificates.models import Certificate
+from certificates.tests.samples import issued_certificate_saved
 from portal.tests.test_permissions import make_ctx
 
 ROLES = ["anonymous", "learner", "coordinator", "staff"]
@@ -133,20 +130,7 @@ def world(module_db, tmp_path_factory):
     with module_db.unblock(), override_settings(MEDIA_ROOT=media):
         ctx = make_ctx()
         enrolment = ctx["enrolment"]
-        pdf = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
-        certificate = Certificate(
-            enrolment=enrolment,
-            verification_code="N0500-0TEST-C0DE1-AAAAA",
-            status=Certificate.Status.ISSUED,
-            learner_name=enrolment.learner.full_name,
-            programme_title=enrolment.cohort.programme.title,
-            cohort_name=enrolment.cohort.name,
-            partner_name=enrolment.cohort.partner.name,
-            sha256=hashlib.sha256(pdf).hexdigest(),
-            issued_at=timezone.now(),
-        )
-        certificate.pdf.save("no500.pdf", ContentFile(pdf), save=False)
-        certificate.save()
+        certificate = issued_certificate_saved(enrolment, code="N0500-0TEST-C0DE1-AAAAA", file_name="no500.pdf")
     real = {
         "cohort_id": str(ctx["cohort"].pk),
         "enrolment_id": str(enrolment.pk),

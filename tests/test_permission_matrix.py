@@ -20,17 +20,15 @@ are listed in ``NOT_IN_MATRIX`` with the reason.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 import pytest
-from django.core.files.base import ContentFile
 from django.test.utils import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
 
 from academy.tests.factories import UserFactory
 from certificates.models import STATUS_LIST_SIZE, Certificate, StatusList
+from certificates.tests.samples import issued_certificate_saved
 from portal.models import EnrolmentUpload
 from portal.tests.test_permissions import MATRIX as PARTNER_MATRIX
 from portal.tests.test_permissions import ROLES as PARTNER_ROLES
@@ -182,23 +180,14 @@ def world(module_db, tmp_path_factory):
         )
         other_cohort.facilitators.add(other_facilitator)
         EnrolmentFactory(cohort=other_cohort)
-        pdf = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
-        certificate = Certificate(
-            enrolment=enrolment,
-            verification_code="MATRX-0TEST-C0DE1-AAAAA",
-            status=Certificate.Status.ISSUED,
-            learner_name=learner.full_name,
-            programme_title=cohort.programme.title,
-            cohort_name=cohort.name,
-            partner_name=cohort.partner.name,
-            sha256=hashlib.sha256(pdf).hexdigest(),
-            issued_at=timezone.now(),
+        certificate = issued_certificate_saved(
+            enrolment,
+            code="MATRX-0TEST-C0DE1-AAAAA",
+            file_name="matrix.pdf",
             credential={"type": ["VerifiableCredential"]},
             credential_sha256="0" * 64,
         )
         status_list = StatusList.objects.create(bits=bytes(STATUS_LIST_SIZE // 8))
-        certificate.pdf.save("matrix.pdf", ContentFile(pdf), save=False)
-        certificate.save()
         state = _state()
     people = {
         **ctx["people"],

@@ -1,16 +1,12 @@
 """Personal pages and exports are never kept by a browser or a shared cache:
 ``Cache-Control`` carries ``private`` and ``no-store`` on each of them."""
 
-import hashlib
-
 import pytest
-from django.core.files.base import ContentFile
 from django.test.utils import override_settings
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import get_max_age
 
-from certificates.models import Certificate
+from certificates.tests.samples import issued_certificate_saved
 from portal.tests.test_permissions import MATRIX as PARTNER_MATRIX
 from portal.tests.test_permissions import make_ctx
 
@@ -21,20 +17,7 @@ def world(module_db, tmp_path_factory):
     with module_db.unblock(), override_settings(MEDIA_ROOT=media):
         ctx = make_ctx()
         enrolment = ctx["enrolment"]
-        pdf = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
-        certificate = Certificate(
-            enrolment=enrolment,
-            verification_code="PRVAT-0TEST-C0DE1-AAAAA",
-            status=Certificate.Status.ISSUED,
-            learner_name=enrolment.learner.full_name,
-            programme_title=enrolment.cohort.programme.title,
-            cohort_name=enrolment.cohort.name,
-            partner_name=enrolment.cohort.partner.name,
-            sha256=hashlib.sha256(pdf).hexdigest(),
-            issued_at=timezone.now(),
-        )
-        certificate.pdf.save("private.pdf", ContentFile(pdf), save=False)
-        certificate.save()
+        certificate = issued_certificate_saved(enrolment, code="PRVAT-0TEST-C0DE1-AAAAA", file_name="private.pdf")
     return {**ctx, "certificate": certificate, "media": media}
 
 

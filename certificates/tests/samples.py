@@ -54,3 +54,36 @@ def signature_uri_sample() -> str:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return rendering.signature_uri_cached(("sample",), "signature.png", lambda: io.BytesIO(buffer.getvalue()))
+
+
+STAND_IN_PDF = b"%PDF-1.7\n% a stand-in for the signed certificate\n"
+
+
+def issued_certificate_saved(
+    enrolment, *, code: str, pdf: bytes = STAND_IN_PDF, file_name: str = "certificate.pdf", **fields
+):
+    """An issued certificate of ``enrolment`` saved straight to the database with ``pdf`` as its
+    file (no rendering or signing): for tests that need one to exist. Needs a database and a
+    MEDIA_ROOT; ``fields`` set any other field (e.g. ``credential``)."""
+    import hashlib
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from certificates.models import Certificate
+
+    certificate = Certificate(
+        enrolment=enrolment,
+        verification_code=code,
+        status=Certificate.Status.ISSUED,
+        learner_name=enrolment.learner.full_name,
+        programme_title=enrolment.cohort.programme.title,
+        cohort_name=enrolment.cohort.name,
+        partner_name=enrolment.cohort.partner.name,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        issued_at=timezone.now(),
+        **fields,
+    )
+    certificate.pdf.save(file_name, ContentFile(pdf), save=False)
+    certificate.save()
+    return certificate

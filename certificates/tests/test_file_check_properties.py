@@ -6,24 +6,21 @@ outcomes and never a 500; only the untouched genuine file is called genuine.
 The budget is the root conftest's Hypothesis profile ("ci": 60 examples, derandomised); the
 genuine signed PDF is made once for the module."""
 
-import hashlib
 import io
 import json
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.utils import override_settings
 from django.urls import reverse
-from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from certificates.models import Certificate
 from certificates.signing import pdf_sign
+from certificates.tests.samples import issued_certificate_saved
 from certificates.views import FILE_CHECK_OUTCOMES
 from programmes.tests.factories import EnrolmentFactory
 from tests.support.workers import signing_keys_use
@@ -71,19 +68,7 @@ def genuine(module_db, signing_key_files, tmp_path_factory):
     with module_db.unblock(), override_settings(MEDIA_ROOT=media, **vars(keys)):
         signed = pdf_sign(_one_page_pdf(), reason="Test")
         enrolment = EnrolmentFactory()
-        certificate = Certificate(
-            enrolment=enrolment,
-            verification_code="PR0PS-0TEST-C0DE1-AAAAA",
-            status=Certificate.Status.ISSUED,
-            learner_name=enrolment.learner.full_name,
-            programme_title=enrolment.cohort.programme.title,
-            cohort_name=enrolment.cohort.name,
-            partner_name=enrolment.cohort.partner.name,
-            sha256=hashlib.sha256(signed).hexdigest(),
-            issued_at=timezone.now(),
-        )
-        certificate.pdf.save("properties.pdf", ContentFile(signed), save=False)
-        certificate.save()
+        issued_certificate_saved(enrolment, code="PR0PS-0TEST-C0DE1-AAAAA", pdf=signed, file_name="properties.pdf")
     return signed
 
 
