@@ -35,7 +35,15 @@ def certificates_by_enrolment(enrolment_ids: list[int]) -> dict[int, Certificate
     return {
         c.enrolment_id: c
         for c in Certificate.objects.filter(enrolment_id__in=enrolment_ids).only(
-            "id", "enrolment_id", "status", "verification_code", "version", "issued_at", "revoked_at"
+            "id",
+            "enrolment_id",
+            "status",
+            "verification_code",
+            "version",
+            "issued_at",
+            "revoked_at",
+            "programme_title",
+            "credential_sha256",
         )
     }
 

@@ -16,7 +16,6 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.db.models import Q
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
@@ -79,20 +78,6 @@ def certificate_share(
         credential_url=reverse("certificates:credential_json", kwargs={"code": code}),
         badge_url=reverse("certificates:badge_png", kwargs={"code": code}),
     )
-
-
-def issued_share_details(certificate_ids: list[int]) -> dict[int, tuple[str, bool]]:
-    """For each issued certificate among ``certificate_ids``: its frozen programme title and
-    whether it carries a credential, in one query (the dashboard reads certificates without
-    them)."""
-    if not certificate_ids:
-        return {}
-    rows = (
-        Certificate.objects.filter(pk__in=certificate_ids, status=Certificate.Status.ISSUED)
-        .annotate(has_credential=Q(credential__isnull=False))
-        .values_list("pk", "programme_title", "has_credential")
-    )
-    return {pk: (title, has_credential) for pk, title, has_credential in rows}
 
 
 def badge_image_url() -> str:

@@ -33,16 +33,17 @@ def home(request):
 
 def _shares_attach(progress) -> None:
     """Give each item with an issued certificate ``share`` (its links: public page, LinkedIn,
-    badge, credential) and ``share_has_credential``; the others get ``share = None``. One query
-    for all of them, none when no certificate is issued."""
-    issued = [item.certificate.pk for item in progress if item.certificate and item.certificate.status == "issued"]
-    details = certificate_share.issued_share_details(issued)
+    badge, credential) and ``share_has_credential``; the others get ``share = None``. Reads only
+    the certificates already loaded (no query)."""
     for item in progress:
-        detail = details.get(item.certificate.pk) if item.certificate else None
+        certificate = item.certificate
+        issued = certificate is not None and certificate.status == "issued"
         item.share = (
-            certificate_share.certificate_share(item.certificate, programme_title=detail[0]) if detail else None
+            certificate_share.certificate_share(certificate, programme_title=certificate.programme_title)
+            if issued
+            else None
         )
-        item.share_has_credential = bool(detail and detail[1])
+        item.share_has_credential = issued and bool(certificate.credential_sha256)
 
 
 @never_cache
