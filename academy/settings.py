@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "certificates",
     "portal",
     "learners",
+    "reports",
     "demo",
 ]
 

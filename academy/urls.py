@@ -23,6 +23,7 @@ urlpatterns = [
     path("partners/", include("portal.urls")),
     path("verify/", include("certificates.urls")),
     path(".well-known/", include("certificates.urls_well_known")),  # the issuer's DID document
+    path("", include("reports.urls")),  # /staff/reports/, partners' reports, equality monitoring
     path("", include("programmes.urls")),
     path("", include("learners.urls")),  # the home page: a learner's dashboard, or academy.views.home
 ]
