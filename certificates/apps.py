@@ -10,7 +10,11 @@ class CertificatesConfig(AppConfig):
     def ready(self):
         from programmes.certificate_preview import renderer_register
 
-        from . import personal_data, receivers  # noqa: F401  (export section; the completion hook)
+        from . import (  # noqa: F401  (system checks; export section; the completion hook)
+            checks,
+            personal_data,
+            receivers,
+        )
         from .rendering import programme_certificate_preview
 
         renderer_register(programme_certificate_preview)

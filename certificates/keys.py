@@ -1,9 +1,14 @@
-"""Making a development signing key pair: a small CA and an ECDSA P-256 signing certificate; and
+"""Making a development signing key pair: a small CA and an RSA-3072 signing certificate; and
 the Ed25519 key that signs certificates' Open Badges credentials (``credential_key_create``).
 
 Used by ``python manage.py create_signing_key`` and by the tests. Production should use a PAdES key
 issued by a real certification authority (PEM paths or PKCS#12 in the settings). The credential key
 needs no certificate: its public half is published in the issuer's DID document.
+
+The PAdES key is RSA, not ECDSA, so that the signed file stays a PDF 1.7 file and so PDF/A-3: for
+an ECDSA key on a NIST curve (and for Ed25519) pyHanko registers the ISO 32002 extension and
+declares the document PDF 2.0, which PDF/A-3 (built on PDF 1.7) does not allow.
+``certificates.checks`` warns when a configured key would do that.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+
+# RSA-3072: 128-bit security, as NIST SP 800-57 asks of keys used beyond 2030.
+RSA_KEY_SIZE = 3072
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ def development_keys_create(
     files.directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
 
-    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
     ca_name = _name("Citizen Science Academy Development CA", organisation)
     ca_cert = (
         x509.CertificateBuilder()
@@ -110,7 +118,7 @@ def development_keys_create(
         .sign(ca_key, hashes.SHA256())
     )
 
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name("Citizen Science Academy Certificates", organisation))

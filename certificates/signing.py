@@ -294,19 +294,23 @@ def pdf_sign(pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
 
 # Room for an RFC 3161 timestamp token in the signature's unsigned attributes: the token's own
 # signed data plus the TSA's certificates (a chain of 3 RSA-4096 certificates is about 6 KB).
-TIMESTAMP_TOKEN_BYTES = 12288
+TIMESTAMP_TOKEN_BYTES = 8192
+# Room for the signer info: the signed attributes (content type, time, digest, the signing
+# certificate's hash, algorithm protection) and the signature value (512 bytes for RSA-4096).
+SIGNER_INFO_BYTES = 2048
 
 
 def signature_bytes_reserved(signer, *, timestamped: bool = False) -> int:
-    """Room for the CMS signature: its certificates plus a generous margin for the signed
-    attributes and the signature value (and, with a timestamp authority, for the signature
-    timestamp token). Saves pyHanko a dry-run signature per PDF to estimate it. The revocation
-    information goes in the document security store, outside the signature, so needs no room here."""
+    """Room for the CMS signature: its certificates plus a margin for the signed attributes and
+    the signature value (and, with a timestamp authority, for the signature timestamp token).
+    Saves pyHanko a dry-run signature per PDF to estimate it. pyHanko counts the room in hex
+    digits, two per byte of the CMS object. The revocation information goes in the document
+    security store, outside the signature, so needs no room here."""
     certificates = [signer.signing_cert, *signer.cert_registry]
-    size = sum(len(c.dump()) for c in certificates) + 4096
+    size = sum(len(c.dump()) for c in certificates) + SIGNER_INFO_BYTES
     if timestamped:
         size += TIMESTAMP_TOKEN_BYTES
-    return size + size % 2  # pyHanko wants an even number
+    return 2 * size
 
 
 def _latest_document_timestamp(reader):

@@ -272,6 +272,6 @@ def test_signing_without_a_key_says_how_to_make_one(credential, settings, tmp_pa
 
 
 def test_a_key_of_the_wrong_kind_is_refused(settings, signing_key_files):
-    settings.CERTIFICATE_CREDENTIAL_KEY = str(signing_key_files.signing_key)  # the ECDSA PAdES key
+    settings.CERTIFICATE_CREDENTIAL_KEY = str(signing_key_files.signing_key)  # the RSA PAdES key
     with pytest.raises(credentials.CredentialKeyError, match="Ed25519"):
         credentials.credential_key()

@@ -221,6 +221,12 @@ def test_the_signature_covers_the_whole_file_with_the_credential_inside(pdf_with
     assert "Tagged:          yes" in info and "Title:           Certificate: Zoë" in info
     root = PdfFileReader(io.BytesIO(signed)).root
     assert len(root["/AF"]) == 1 and str(root["/Lang"]) == "en-GB"
+    # PDF 1.7 at most, as PDF/A-3 requires: no catalogue /Version raising it to 2.0 and no ISO 32002
+    # extension (what pyHanko adds for an ECDSA or EdDSA key; the signing key is RSA).
+    assert re.match(rb"%PDF-1\.[0-7]\n", signed), signed[:9]
+    assert "/Version" not in root or str(root["/Version"]) <= "/1.7", root["/Version"]
+    extensions = root["/Extensions"] if "/Extensions" in root else {}  # noqa: SIM401 (.get would not dereference)
+    assert not [name for name in extensions if name.startswith("/ISO_")], dict(extensions)
 
 
 def xmp_and_info_producers(data: bytes, path) -> tuple[str | None, str | None]:

@@ -134,10 +134,16 @@ def pki_config(url_prefix: str, today: datetime.datetime) -> dict:
 
 def _keys_write(folder: Path) -> None:
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     for label in KEY_LABELS:
-        key = ec.generate_private_key(ec.SECP256R1())
+        # The signer is RSA, as production's key should be (docs/certificates.md: ECDSA makes
+        # pyHanko declare PDF 2.0); the CAs, the OCSP responder and the TSAs may be anything.
+        key = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if label == "signer"
+            else ec.generate_private_key(ec.SECP256R1())
+        )
         (folder / f"{label}.key.pem").write_bytes(
             key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -18,7 +18,7 @@ from certificates.keys import (
 
 class Command(BaseCommand):
     help = (
-        "Make a development certification authority and an ECDSA P-256 signing certificate for "
+        "Make a development certification authority and an RSA-3072 signing certificate for "
         "certificates' PDFs, and an Ed25519 key for their Open Badges credentials, and print the "
         "settings to use. Not for production's PDF signing."
     )
