@@ -74,6 +74,27 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto, server mode) on 127.0.0.1 for the whole session
+    (``tests.support.s3``); skips locally and fails with CI=true without moto."""
+    from tests.support.s3 import require_s3_server_support, s3_server_running
+
+    require_s3_server_support()
+    with s3_server_running() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings):
+    """This test's files in a new private bucket of ``s3_server``: ``settings.STORAGES["default"]``
+    points at it (as ``STORAGE_BACKEND=s3`` does), ``.env()`` points worker and web processes at it."""
+    storage = s3_server.bucket_new()
+    settings.STORAGES = storage.storages_setting(settings.STORAGES)
+    yield storage
+    storage.restore()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters and cached pages never leak from one test to another."""

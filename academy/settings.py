@@ -11,6 +11,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from academy.storage import storage_default
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -237,9 +239,21 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
-    # Certificates' PDFs and signature images. Set STORAGE_BACKEND to an S3-compatible backend
-    # (e.g. storages.backends.s3.S3Storage) in production; files are never served publicly.
-    "default": {"BACKEND": env.str("STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")},
+    # Every stored file (certificates' PDFs and versions, signature images, partner logos): the
+    # local folder MEDIA_ROOT (embedded default), or S3-compatible object storage with
+    # STORAGE_BACKEND=s3 or a bucket named (academy/storage.py; several machines need it). Objects
+    # are private; downloads pass the app's permission check and are streamed by the app.
+    "default": storage_default(
+        backend=env.str("STORAGE_BACKEND", default=""),
+        bucket=env.str("AWS_STORAGE_BUCKET_NAME", default=""),
+        endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+        region=env.str("AWS_S3_REGION_NAME", default=""),
+        access_key_id=env.str("AWS_ACCESS_KEY_ID", default=""),
+        secret_access_key=env.str("AWS_SECRET_ACCESS_KEY", default=""),
+        addressing_style=env.str("AWS_S3_ADDRESSING_STYLE", default=""),
+        location=env.str("AWS_LOCATION", default=""),
+        url_expiry_seconds=env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+    ),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

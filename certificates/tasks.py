@@ -28,6 +28,8 @@ from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from academy.storage import storage_error_is_transient
+
 logger = logging.getLogger(__name__)
 
 # OSError numbers that describe a condition that may clear by itself (a full or busy disk, a
@@ -86,6 +88,8 @@ def failure_is_transient(exc: BaseException) -> bool:
     """Whether trying again later may succeed. Everything else fails the certificate at once."""
     if isinstance(exc, _transient_classes()):
         return True
+    if storage_error_is_transient(exc):  # object storage: unreachable, 5xx, SlowDown ...
+        return True
     if isinstance(exc, smtplib.SMTPResponseException):
         return 400 <= exc.smtp_code < 500  # 4xx: "try again later"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -112,6 +116,11 @@ def failure_reason(exc: BaseException) -> str:
             "A file the certificate needs cannot be read or written: %(file)s (%(error)s). Correct its "
             "permissions, then try again."
         ) % {"file": exc.filename or _("unknown file"), "error": exc.strerror or exc}
+    if _is_storage_refusal(exc):
+        return _(
+            "The file storage refused the certificate's file (%(detail)s). Check the storage settings (bucket, "
+            "keys, permissions: see docs/deployment.md), then try again."
+        ) % {"detail": detail}
     if isinstance(exc, TemplateDoesNotExist | TemplateSyntaxError):
         return _(
             "The certificate's template could not be rendered (%(detail)s). Correct the template, then try again."
@@ -124,6 +133,16 @@ def failure_reason(exc: BaseException) -> str:
     return _("Issuing stopped with an error retrying will not cure (%(detail)s). Try again once it is fixed.") % {
         "detail": detail
     }
+
+
+def _is_storage_refusal(exc: BaseException) -> bool:
+    """An answer of the object storage that retrying will not change (access denied, no such
+    bucket, a bad signature)."""
+    try:
+        import botocore.exceptions
+    except ImportError:
+        return False
+    return isinstance(exc, botocore.exceptions.ClientError | botocore.exceptions.NoCredentialsError)
 
 
 class CertificateTask(Task):

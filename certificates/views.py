@@ -17,6 +17,7 @@ from django.views.decorators.http import condition, require_GET, require_http_me
 from django_ratelimit.core import is_ratelimited
 
 from academy.client import client_ip
+from academy.storage import storage_errors
 
 from .file_check import FILE_CHECK_OUTCOMES, file_check_outcome  # noqa: F401 (re-exported)
 from .file_check import file_check as file_check_run
@@ -182,12 +183,24 @@ def download(request, code: str):
     certificate = certificate_for_download(user=request.user, code=code)
     if certificate is None:
         raise Http404
-    return FileResponse(
-        certificate.pdf.open("rb"),
-        as_attachment=True,
-        filename=f"certificate-{certificate.verification_code}.pdf",
-        content_type="application/pdf",
-    )
+    # Streamed by the app after the check, never a redirect to the object store: the bucket stays
+    # private and unreachable from browsers, no URL that works without signing in ever leaves
+    # the site, and a revocation applies to the next request. (A certificate is a few hundred KB.)
+    try:
+        # FileResponse measures the file as it is made (S3: the object is fetched then).
+        return FileResponse(
+            certificate.pdf.open("rb"),
+            as_attachment=True,
+            filename=f"certificate-{certificate.verification_code}.pdf",
+            content_type="application/pdf",
+        )
+    except storage_errors() as exc:
+        logger.error("Certificate %s: its file could not be read for a download: %r", certificate.pk, exc)
+        response = render(
+            request, "certificates/download_unavailable.html", {"code": certificate.verification_code}, status=503
+        )
+        response["Retry-After"] = "60"
+        return response
 
 
 @require_GET
