@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from . import views
+from . import metrics, views
 
 admin.site.site_header = _("Citizen Science Academy")
 admin.site.site_title = _("Academy staff")
@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("healthz/", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),  # Prometheus, token/network only (else 404)
     path("welcome/new-link/", views.invitation_request, name="invitation_request"),
     path("welcome/<uidb64>/<token>/", views.WelcomeView.as_view(), name="welcome"),
     path("partners/", include("portal.urls")),

@@ -98,6 +98,9 @@ def welcome_kwargs(world):
 MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
     "home": (lambda w: {}, {"GET": OPEN}),
     "healthz": (lambda w: {}, {"GET": OPEN}),
+    # Off without METRICS_TOKEN / METRICS_ALLOWED_NETWORKS (as here): 404 for every role, staff
+    # too. The token and the networks are tested in academy/tests/test_metrics.py.
+    "metrics": (lambda w: {}, {"GET": everyone(404)}),
     "did_document": (lambda w: {}, {"GET": OPEN}),
     "enrolment_detail": (enrolment_kwargs, {"GET": LEARNER_ONLY}),
     "profile": (lambda w: {}, {"GET": SIGNED_IN}),
