@@ -23,6 +23,13 @@ urlpatterns = [
         name="enrolment_withdraw",
     ),
     path(
+        "cohorts/<int:cohort_id>/learners/<int:enrolment_id>/reinstate/",
+        views.enrolment_reinstate_view,
+        name="enrolment_reinstate",
+    ),
+    path("cohorts/<int:cohort_id>/learners/withdraw/", views.enrolments_withdraw_view, name="enrolments_withdraw"),
+    path("cohorts/<int:cohort_id>/resend-invitations/", views.invitations_resend_all, name="invitations_resend_all"),
+    path(
         "cohorts/<int:cohort_id>/learners/<int:enrolment_id>/resend-invitation/",
         views.invitation_resend,
         name="invitation_resend",

@@ -30,7 +30,7 @@ from partners import selectors as partner_selectors
 from programmes import selectors as programme_selectors
 from programmes import services as programme_services
 from programmes.models import Enrolment
-from programmes.services import enrolment_withdraw
+from programmes.services import enrolment_reinstate, enrolment_withdraw
 
 from . import exports, imports, selectors, services
 from .forms import CohortForm, LearnerForm, LearnerFormSet, UploadForm
@@ -137,17 +137,22 @@ def _add_errors(form, exc: ValidationError):
 @login_required
 @require_GET
 def cohort_detail(request, cohort_id):
-    """Members of the cohort's organisation (any role), and staff: the cohort's learners."""
-    page = selectors.cohort_page(user=request.user, cohort_id=cohort_id)
+    """Members of the cohort's organisation (any role), and staff: the cohort's learners, searched,
+    filtered, sorted and in pages of 50 as the GET parameters ask."""
+    page = selectors.cohort_page(user=request.user, cohort_id=cohort_id, query=request.GET)
     if page is None:
         raise Http404
-    cohort, enrolments = page
+    cohort = page.cohort
     context = {
         "cohort": cohort,
         "organisation": cohort.partner,
         "can_act": cohort.can_act,
-        "enrolments": enrolments,
+        "list": page,
+        "enrolments": page.enrolments,
         "places_left": max(cohort.capacity - cohort.n_enrolled, 0),
+        "status_choices": selectors.STATUS_CHOICES,
+        "progress_choices": selectors.PROGRESS_CHOICES,
+        "sort_choices": selectors.SORT_CHOICES,
     }
     return render(request, "portal/cohort_detail.html", context)
 
@@ -327,11 +332,14 @@ def enrol_template(request):
 
 @never_cache
 @login_required
-@require_POST
+@GET_POST
 def enrolment_withdraw_view(request, cohort_id, enrolment_id):
-    """Coordinators of the cohort's organisation, and staff: withdraw a learner (kept in history)."""
+    """Coordinators of the cohort's organisation, and staff: GET asks first (naming the learner),
+    POST withdraws them (kept in history, and can be undone)."""
     cohort = _cohort(request, cohort_id, write=True)
     enrolment = _enrolment(cohort, enrolment_id)
+    if request.method == "GET":
+        return render(request, "portal/withdraw_confirm.html", _cohort_context(request, cohort, enrolments=[enrolment]))
     try:
         enrolment_withdraw(enrolment=enrolment, withdrawn_by=request.user)
     except ValidationError as exc:
@@ -339,9 +347,109 @@ def enrolment_withdraw_view(request, cohort_id, enrolment_id):
     else:
         messages.success(
             request,
-            _("%(learner)s has been withdrawn from the cohort. Their record is kept.") % {"learner": enrolment.learner},
+            _(
+                "%(learner)s has been withdrawn from the cohort. Their record is kept: choose “Reinstate” "
+                "beside their name to undo this."
+            )
+            % {"learner": enrolment.learner},
         )
     return redirect("partners:cohort_detail", cohort_id=cohort.pk)
+
+
+@never_cache
+@login_required
+@require_POST
+def enrolment_reinstate_view(request, cohort_id, enrolment_id):
+    """Coordinators of the cohort's organisation, and staff: undo a withdrawal."""
+    cohort = _cohort(request, cohort_id, write=True)
+    enrolment = _enrolment(cohort, enrolment_id)
+    try:
+        enrolment = enrolment_reinstate(enrolment=enrolment, reinstated_by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("%(learner)s is back in the cohort (%(status)s).")
+            % {"learner": enrolment.learner, "status": enrolment.get_status_display().lower()},
+        )
+    return redirect("partners:cohort_detail", cohort_id=cohort.pk)
+
+
+WITHDRAWABLE = (Enrolment.Status.INVITED, Enrolment.Status.ACTIVE)
+
+
+@never_cache
+@login_required
+@GET_POST
+def enrolments_withdraw_view(request, cohort_id):
+    """Coordinators of the cohort's organisation, and staff: withdraw several learners. The
+    cohort page's checkboxes open this page (GET), which lists them and asks; POST withdraws
+    them all, or none if one cannot be."""
+    cohort = _cohort(request, cohort_id, write=True)
+    data = request.POST if request.method == "POST" else request.GET
+    enrolments = selectors.enrolments_chosen(
+        cohort=cohort, enrolment_ids=data.getlist("enrolment"), statuses=WITHDRAWABLE
+    )
+    error = ""
+    if request.method == "POST":
+        if enrolments:
+            try:
+                withdrawn = programme_services.enrolments_withdraw(
+                    cohort=cohort, enrolment_ids=[e.pk for e in enrolments], withdrawn_by=request.user
+                )
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)s learner has been withdrawn. Their record is kept: choose “Reinstate” beside "
+                        "a name to undo this.",
+                        "%(count)s learners have been withdrawn. Their records are kept: choose “Reinstate” "
+                        "beside a name to undo this.",
+                        len(withdrawn),
+                    )
+                    % {"count": len(withdrawn)},
+                )
+                return redirect("partners:cohort_detail", cohort_id=cohort.pk)
+        else:
+            error = _("Nobody was withdrawn: choose at least one learner who is invited or taking part.")
+    return render(
+        request,
+        "portal/withdraw_confirm.html",
+        _cohort_context(request, cohort, enrolments=enrolments, bulk=True, error=error),
+    )
+
+
+@never_cache
+@login_required
+@GET_POST
+def invitations_resend_all(request, cohort_id):
+    """Coordinators of the cohort's organisation, and staff: GET lists the learners whose
+    invitation is still pending and asks; POST sends each of them a fresh invitation."""
+    from academy.services import learner_invitations_queue
+
+    cohort = _cohort(request, cohort_id, write=True)
+    pending = list(
+        selectors.pending_invitations(cohort=cohort).select_related("learner").order_by("learner__full_name")
+    )
+    if request.method == "POST":
+        if pending:
+            sent = learner_invitations_queue(learners=[e.learner_id for e in pending], invited_by=request.user)
+            messages.success(
+                request,
+                ngettext(
+                    "A new invitation is on its way to %(count)s learner.",
+                    "New invitations are on their way to %(count)s learners.",
+                    sent,
+                )
+                % {"count": sent},
+            )
+        else:
+            messages.error(request, _("Nobody is waiting for an invitation, so none was sent."))
+        return redirect("partners:cohort_detail", cohort_id=cohort.pk)
+    return render(request, "portal/resend_confirm.html", _cohort_context(request, cohort, enrolments=pending))
 
 
 @never_cache
@@ -398,7 +506,11 @@ def learner_progress(request, cohort_id, enrolment_id):
         request,
         "portal/learner_progress.html",
         _cohort_context(
-            request, cohort, enrolment=enrolment, domains=selectors.enrolment_progress(enrolment=enrolment)
+            request,
+            cohort,
+            enrolment=enrolment,
+            domains=selectors.enrolment_progress(enrolment=enrolment),
+            history=selectors.enrolment_history(enrolment=enrolment),
         ),
     )
 

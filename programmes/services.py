@@ -13,13 +13,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from academy import services as account_services
 from academy.models import User
 
+from .achievement_locks import locked_enrolment_ids
 from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
 from .selectors import (
+    achievements_locked_message,
     enrolment_is_complete,
     enrolment_problem,
     enrolment_rows_check,
@@ -93,11 +95,14 @@ def achievements_record(
 @transaction.atomic
 def achievement_remove(*, enrolment: Enrolment, competency: Competency, removed_by) -> bool:
     """Undo an achievement (kept in its history); a completed enrolment becomes incomplete again.
-    Returns whether there was one to remove. An issued certificate is never touched."""
+    Returns whether there was one to remove. Refused (ValidationError, nothing written) while the
+    enrolment's certificate is issued: staff revoke it first. An issued certificate is never touched."""
     enrolment = _locked_enrolment(enrolment)
     achievement = Achievement.objects.filter(enrolment=enrolment, competency=competency).first()
     if achievement is None:
         return False
+    if locked_enrolment_ids([enrolment.pk]):
+        raise ValidationError(achievements_locked_message(learner=enrolment.learner), code="certificate_issued")
     achievement._history_user = removed_by
     achievement.delete()
     enrolment_evaluate(enrolment=enrolment)
@@ -422,7 +427,104 @@ def enrolment_withdraw(*, enrolment: Enrolment, withdrawn_by=None) -> Enrolment:
     enrolment.withdrawn_at = timezone.now()
     enrolment.completed_at = None
     enrolment._history_user = withdrawn_by
+    enrolment._change_reason = "withdrawn"
     enrolment.save(update_fields=["status", "withdrawn_at", "completed_at"])
+    return enrolment
+
+
+@transaction.atomic
+def enrolments_withdraw(*, cohort: Cohort, enrolment_ids, withdrawn_by=None) -> list[Enrolment]:
+    """Withdraw several learners of one cohort at once, all or none (the partner portal's bulk
+    withdrawal): the enrolments are locked, and if any has completed the programme nothing is
+    written (ValidationError naming them). Learners already withdrawn are left as they are.
+    Returns the enrolments withdrawn now. A constant number of queries whatever their number;
+    each withdrawal is in the enrolment's history with who did it."""
+    enrolments = list(
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("learner")
+        .filter(cohort=cohort, pk__in=list(enrolment_ids))
+        .order_by("learner__full_name", "pk")
+    )
+    completed = [e for e in enrolments if e.status == Enrolment.Status.COMPLETED]
+    if completed:
+        raise ValidationError(
+            [
+                _("%(learner)s has already completed this programme and cannot be withdrawn.") % {"learner": e.learner}
+                for e in completed
+            ],
+            code="completed",
+        )
+    now = timezone.now()
+    to_withdraw = [e for e in enrolments if e.status != Enrolment.Status.WITHDRAWN]
+    for enrolment in to_withdraw:
+        enrolment.status = Enrolment.Status.WITHDRAWN
+        enrolment.withdrawn_at = now
+        enrolment.completed_at = None
+    bulk_update_with_history(
+        to_withdraw,
+        Enrolment,
+        ["status", "withdrawn_at", "completed_at"],
+        default_user=withdrawn_by,
+        default_change_reason="withdrawn",
+    )
+    return to_withdraw
+
+
+def _status_before_withdrawal(enrolment: Enrolment) -> str:
+    """Invited or taking part, as the enrolment was just before its latest withdrawal (from its
+    history); taking part if the learner has set a password since."""
+    before = (
+        enrolment.history.exclude(status=Enrolment.Status.WITHDRAWN)
+        .order_by("-history_date", "-history_id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if enrolment.learner.has_usable_password() or before in (Enrolment.Status.ACTIVE, Enrolment.Status.COMPLETED):
+        return Enrolment.Status.ACTIVE
+    return Enrolment.Status.INVITED
+
+
+@transaction.atomic
+def enrolment_reinstate(*, enrolment: Enrolment, reinstated_by=None) -> Enrolment:
+    """Undo a withdrawal: the learner is back in the cohort as before (invited, or taking part),
+    and the completion rule is applied again (their achievements were kept). Refused
+    (ValidationError, nothing written) when the learner is not withdrawn, when the cohort has no
+    free place, or when the learner is enrolled in the same programme elsewhere. The cohort's
+    row is locked first, so two reinstatements cannot both take the last place."""
+    cohort = Cohort.objects.select_for_update().get(pk=enrolment.cohort_id)
+    enrolment = _locked_enrolment(enrolment)
+    learner = enrolment.learner
+    if enrolment.status != Enrolment.Status.WITHDRAWN:
+        raise ValidationError(
+            _("%(learner)s has not been withdrawn, so there is nothing to undo.") % {"learner": learner},
+            code="not_withdrawn",
+        )
+    if live_enrolment_count(cohort=cohort) >= cohort.capacity:
+        raise ValidationError(
+            _(
+                "%(learner)s cannot be reinstated: all %(capacity)s places of “%(cohort)s” are taken. "
+                "Give the cohort more places first, or withdraw someone else."
+            )
+            % {"learner": learner, "capacity": cohort.capacity, "cohort": cohort.name},
+            code="full",
+        )
+    if (
+        Enrolment.objects.filter(learner_id=enrolment.learner_id, programme_id=enrolment.programme_id)
+        .exclude(status=Enrolment.Status.WITHDRAWN)
+        .exclude(pk=enrolment.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            _("%(learner)s cannot be reinstated: they are now enrolled in “%(programme)s” in another cohort.")
+            % {"learner": learner, "programme": enrolment.programme},
+            code="already_enrolled",
+        )
+    enrolment.status = _status_before_withdrawal(enrolment)
+    enrolment.withdrawn_at = None
+    enrolment._history_user = reinstated_by
+    enrolment._change_reason = "reinstated"
+    enrolment.save(update_fields=["status", "withdrawn_at"])
+    enrolment_evaluate(enrolment=enrolment)
     return enrolment
 
 
@@ -446,12 +548,16 @@ def cohort_progress_save(
     unticks: set[tuple[int, int]] = frozenset(),
     recorded_by,
     evidence: str = "",
-) -> dict[str, list]:
-    """Save a facilitator's grid in ONE transaction: each (enrolment id, competency id) in
-    ``ticks`` through ``achievement_record`` (with the evidence note), each in ``unticks`` through
-    ``achievement_remove``. Everything is checked first, so bad input changes nothing. Returns
-    what changed: ``recorded``, ``removed`` (counts) and ``completed`` (enrolments that have just
-    completed) / ``reopened``."""
+) -> dict:
+    """Save a facilitator's grid (or one learner's checklist) in ONE transaction: each
+    (enrolment id, competency id) in ``ticks`` is recorded (with the evidence note), each in
+    ``unticks`` undone. Everything is checked first, so bad input changes nothing; undoing an
+    achievement behind an issued certificate is refused (staff revoke the certificate first).
+    The same rules as ``achievement_record`` / ``achievement_remove``, in bulk: the number of
+    queries does not grow with the number of boxes (only with the learners who complete or are
+    no longer complete). Returns what changed: ``recorded``, ``removed`` (counts), ``changes``
+    (per learner, by name: ``{"enrolment", "recorded", "removed"}``), ``completed`` (enrolments
+    that have just completed) and ``reopened``."""
     ticks, unticks = set(ticks), set(unticks)
     if ticks & unticks:
         raise ValidationError(_("The same box was both ticked and unticked. Reload the page and try again."))
@@ -459,7 +565,7 @@ def cohort_progress_save(
     # Lock the cohort's affected enrolments once, in a stable order (no deadlocks between facilitators).
     enrolments = {
         e.pk: e
-        for e in Enrolment.objects.select_for_update()
+        for e in Enrolment.objects.select_for_update(of=("self",))
         .select_related("learner", "programme")
         .filter(pk__in=enrolment_ids, cohort=cohort)
         .order_by("pk")
@@ -477,27 +583,80 @@ def cohort_progress_save(
                 _("%(learner)s has withdrawn from this cohort, so no progress can be recorded for them.")
                 % {"learner": enrolments[enrolment_id].learner}
             )
-    competencies = dict(required)
-    missing = {c for _e, c in unticks} - set(competencies)
-    if missing:
-        competencies.update(Competency.objects.in_bulk(missing))
-    before = {pk: e.status for pk, e in enrolments.items()}
-    recorded = removed = 0
-    for enrolment_id, competency_id in sorted(ticks):
-        achievement_record(
-            enrolment=enrolments[enrolment_id],
-            competency=competencies[competency_id],
-            recorded_by=recorded_by,
-            evidence=evidence,
+    pairs = ticks | unticks
+    existing = {
+        (a.enrolment_id, a.competency_id): a
+        for a in Achievement.objects.filter(enrolment_id__in=enrolment_ids, competency_id__in={c for _e, c in pairs})
+        if (a.enrolment_id, a.competency_id) in pairs
+    }
+    removing = sorted(pair for pair in unticks if pair in existing)
+    locked = locked_enrolment_ids({e for e, _c in removing})
+    if locked:
+        raise ValidationError(
+            [
+                achievements_locked_message(learner=enrolments[pk].learner)
+                for pk in sorted(locked, key=lambda pk: str(enrolments[pk].learner))
+            ],
+            code="certificate_issued",
         )
-        recorded += 1
-    for enrolment_id, competency_id in sorted(unticks):
-        if competency_id in competencies and achievement_remove(
-            enrolment=enrolments[enrolment_id], competency=competencies[competency_id], removed_by=recorded_by
-        ):
-            removed += 1
-    after = dict(Enrolment.objects.filter(pk__in=enrolment_ids).values_list("pk", "status"))
+    before = {pk: e.status for pk, e in enrolments.items()}
+    evidence = evidence.strip()
+    recorded_for = dict.fromkeys(enrolments, 0)
+    removed_for = dict.fromkeys(enrolments, 0)
+    today = timezone.localdate()
+    new = []
+    for pair in sorted(ticks):
+        achievement = existing.get(pair)
+        if achievement is None:
+            new.append(
+                Achievement(
+                    enrolment_id=pair[0],
+                    competency_id=pair[1],
+                    achieved_on=today,
+                    recorded_by=recorded_by,
+                    evidence=evidence,
+                )
+            )
+            recorded_for[pair[0]] += 1
+        elif evidence and evidence not in achievement.evidence:
+            # A colleague recorded it meanwhile: their record stays first, the note is added.
+            achievement.evidence = "\n".join(filter(None, [achievement.evidence, evidence]))
+            achievement._history_user = recorded_by
+            achievement.save(update_fields=["evidence"])
+    if new:
+        # The enrolments' rows are locked, so nobody else records these at the same moment.
+        bulk_create_with_history(new, Achievement, default_user=recorded_by)
+    for pair in removing:
+        achievement = existing[pair]
+        achievement._history_user = recorded_by
+        achievement.delete()
+        removed_for[pair[0]] += 1
+    # The completion rule (``enrolment_evaluate``) for every affected learner at once.
+    required_ids = list(required)
+    achieved_counts = dict(
+        Enrolment.objects.filter(pk__in=enrolment_ids)
+        .annotate(n=Count("achievements", filter=Q(achievements__competency_id__in=required_ids)))
+        .values_list("pk", "n")
+    )
+    for pk in sorted(enrolments):
+        enrolment = enrolments[pk]
+        if enrolment.status == Enrolment.Status.WITHDRAWN:
+            continue
+        complete = bool(required_ids) and achieved_counts[pk] == len(required_ids)
+        if complete and enrolment.status != Enrolment.Status.COMPLETED:
+            enrolment_complete(enrolment=enrolment)
+        elif not complete and enrolment.status == Enrolment.Status.COMPLETED:
+            enrolment_reopen(enrolment=enrolment)
     done = Enrolment.Status.COMPLETED
-    completed = [enrolments[pk] for pk in sorted(enrolments) if before[pk] != done and after[pk] == done]
-    reopened = [enrolments[pk] for pk in sorted(enrolments) if before[pk] == done and after[pk] != done]
-    return {"recorded": recorded, "removed": removed, "completed": completed, "reopened": reopened}
+    by_name = sorted(enrolments.values(), key=lambda e: (e.learner.full_name, e.learner.email))
+    return {
+        "recorded": sum(recorded_for.values()),
+        "removed": sum(removed_for.values()),
+        "changes": [
+            {"enrolment": e, "recorded": recorded_for[e.pk], "removed": removed_for[e.pk]}
+            for e in by_name
+            if recorded_for[e.pk] or removed_for[e.pk]
+        ],
+        "completed": [e for e in by_name if before[e.pk] != done and e.status == done],
+        "reopened": [e for e in by_name if before[e.pk] == done and e.status != done],
+    }

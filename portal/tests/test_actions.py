@@ -15,7 +15,7 @@ def test_withdraw_keeps_the_learner_in_history(coordinator_client, cohort, enrol
     assert enrolment.status == Enrolment.Status.WITHDRAWN and enrolment.withdrawn_at is not None
     assert enrolment.history.first().history_user == coordinator
     page = coordinator_client.get(response["Location"]).content.decode()
-    assert "has been withdrawn from the cohort. Their record is kept." in page
+    assert "has been withdrawn from the cohort. Their record is kept: choose “Reinstate”" in page
     assert "Zoë Ó&#x27;Brien-Łukasz" in page  # still listed
 
 

@@ -11,7 +11,8 @@ Decisions, applied everywhere:
 - staff read and act on every organisation's pages, as a coordinator would;
 - a pending upload (preview, confirm) belongs to the person who uploaded it: everyone else,
   staff included, gets 404;
-- action URLs (confirm, withdraw, re-send) accept POST only: 405 for GET to anyone signed in.
+- action URLs (confirm, reinstate, re-send) accept POST only: 405 for GET to anyone signed in;
+  withdrawing (one or several) and re-sending every invitation ask first on a GET page.
 
 The list of URLs is built from ``portal/urls.py``: a new URL without an entry here fails.
 """
@@ -84,7 +85,12 @@ MATRIX = {
     "enrol_upload": (cohort_kwargs, {"GET": WRITE_FORM, "POST": WRITE_FORM}),
     "enrol_preview": (upload_kwargs, {"GET": OWNER_ONLY_GET}),
     "enrol_confirm": (upload_kwargs, {"GET": NOT_ALLOWED_FOR_GET, "POST": OWNER_ONLY_POST}),
-    "enrolment_withdraw": (enrolment_kwargs, {"GET": NOT_ALLOWED_FOR_GET, "POST": WRITE_ACTION}),
+    # GET asks first (a confirmation page naming the learner); POST withdraws.
+    "enrolment_withdraw": (enrolment_kwargs, {"GET": WRITE_FORM, "POST": WRITE_ACTION}),
+    "enrolment_reinstate": (enrolment_kwargs, {"GET": NOT_ALLOWED_FOR_GET, "POST": WRITE_ACTION}),
+    # Nobody chosen: the page says to choose learners (GET), or shows the error (POST).
+    "enrolments_withdraw": (cohort_kwargs, {"GET": WRITE_FORM, "POST": WRITE_FORM}),
+    "invitations_resend_all": (cohort_kwargs, {"GET": WRITE_FORM, "POST": WRITE_ACTION}),
     "invitation_resend": (enrolment_kwargs, {"GET": NOT_ALLOWED_FOR_GET, "POST": WRITE_ACTION}),
     "cohort_progress": (cohort_kwargs, {"GET": READ}),
     "learner_progress": (enrolment_kwargs, {"GET": READ}),
