@@ -9,6 +9,7 @@ import ipaddress
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -318,6 +319,11 @@ CELERY_BEAT_SCHEDULE = {
     "certificates-archival-timestamps-renew": {
         "task": "certificates.tasks.archival_timestamps_renew_task",
         "schedule": 86400.0,
+    },
+    # Once a week (Sunday 03:30): every stored certificate file still there, unchanged, and valid.
+    "certificates-integrity-check": {
+        "task": "certificates.tasks.certificates_integrity_check_task",
+        "schedule": crontab(day_of_week="sun", hour=3, minute=30),
     },
 }
 

@@ -235,3 +235,25 @@ class StatusListEntry(models.Model):
 
     def __str__(self):
         return f"{self.status_list_id}#{self.index}"
+
+
+class CertificateIntegrityCheck(models.Model):
+    """One run of the integrity check (``python manage.py check_certificates``, weekly from Celery
+    beat): how many stored certificate files it checked and how many failed (missing from storage,
+    not matching their SHA-256, or no longer validating), with the first problems in words. The
+    latest finished run's count is ``certificates.selectors.integrity_failures()`` (a metric)."""
+
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    checked = models.PositiveIntegerField(_("files checked"), default=0)
+    failures = models.PositiveIntegerField(_("files that failed"), default=0)
+    report = models.TextField(_("problems found"), blank=True, help_text=_("The first problems, one a line."))
+
+    class Meta:
+        verbose_name = _("integrity check")
+        verbose_name_plural = _("integrity checks")
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["-finished_at"], name="integrity_check_finished_idx")]
+
+    def __str__(self):
+        return f"{self.started_at:%Y-%m-%d %H:%M}: {self.failures} of {self.checked} failed"

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Certificate, CertificateFileRenewal, CertificateVersion
+from .models import Certificate, CertificateFileRenewal, CertificateIntegrityCheck, CertificateVersion
 
 
 def certificate_for_verification(*, code: str) -> Certificate | None:
@@ -142,3 +142,20 @@ def certificate_by_credential_sha256(*, sha256: str) -> tuple[Certificate | None
     if version is not None:
         return version.certificate, version
     return None, None
+
+
+def integrity_check_last() -> CertificateIntegrityCheck | None:
+    """The latest finished run of the integrity check (``check_certificates``), or None."""
+    return CertificateIntegrityCheck.objects.filter(finished_at__isnull=False).order_by("-finished_at").first()
+
+
+def integrity_failures() -> int:
+    """How many stored certificate files failed the latest finished integrity check (missing, not
+    matching their SHA-256, or no longer validating); 0 before the first run. One query."""
+    last = (
+        CertificateIntegrityCheck.objects.filter(finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("failures", flat=True)
+        .first()
+    )
+    return last or 0

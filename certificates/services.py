@@ -27,7 +27,14 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import Certificate, CertificateVersion, StatusList, StatusListEntry, certificate_pdf_name
+from .models import (
+    Certificate,
+    CertificateIntegrityCheck,
+    CertificateVersion,
+    StatusList,
+    StatusListEntry,
+    certificate_pdf_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -759,3 +766,17 @@ def certificate_pdf_renewal_record(*, certificate_id: int, previous_sha256: str,
     if updated:
         CertificateFileRenewal.objects.create(certificate_id=certificate_id, previous_sha256=previous_sha256)
     return bool(updated)
+
+
+def integrity_check_record(
+    *, started_at: datetime.datetime, checked: int, failures: int, problems: list[str]
+) -> CertificateIntegrityCheck:
+    """Record a finished run of the integrity check (``certificates.integrity``), with the first
+    problem lines it found."""
+    return CertificateIntegrityCheck.objects.create(
+        started_at=started_at,
+        finished_at=timezone.now(),
+        checked=checked,
+        failures=failures,
+        report="\n".join(problems),
+    )

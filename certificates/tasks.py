@@ -282,3 +282,15 @@ def archival_timestamps_renew_task() -> int:
         renewed += 1
     logger.info("Archival timestamps renewed: %d", renewed)
     return renewed
+
+
+# Acknowledged early (not acks_late): a run may outlast the broker's visibility timeout, which would
+# otherwise deliver it to a second worker while the first still works. A run lost with its worker
+# is simply the next week's.
+@shared_task(soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def certificates_integrity_check_task() -> int:
+    """Celery beat, weekly: the integrity check of every stored certificate file
+    (``certificates.integrity``). Returns how many failed (also recorded for the metric)."""
+    from .integrity import integrity_check_run
+
+    return integrity_check_run().failures
