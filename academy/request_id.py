@@ -73,7 +73,11 @@ class RequestIdMiddleware:
         # request ("Not Found: ...") after the middleware has returned.
         request_id.set(value)
         started = time.monotonic()
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        except BaseException:  # only what escapes Django's own handling (tests re-raise errors)
+            request_id.set(None)
+            raise
         match = getattr(request, "resolver_match", None)
         request_logger.info(
             "%s %s %s %.0f ms",
@@ -104,9 +108,15 @@ def task_headers_add(headers=None, **kwargs) -> None:
         headers[TASK_HEADER] = value
 
 
+def _carried(request) -> str | None:
+    """The id in a task's message headers: a worker puts them on the request itself, a task run
+    with ``apply(headers=...)`` under ``request.headers``."""
+    return getattr(request, TASK_HEADER, None) or (getattr(request, "headers", None) or {}).get(TASK_HEADER)
+
+
 def task_started(task_id=None, task=None, **kwargs) -> None:  # noqa: A002 - Celery's argument name
     """``task_prerun``: the id the message brought (when it brought one) for this task's log lines."""
-    carried = request_id_clean(getattr(task.request, TASK_HEADER, None)) if task is not None else None
+    carried = request_id_clean(_carried(task.request)) if task is not None else None
     if task_id is None or (carried is None and request_id.get() is not None):
         return  # run in-process inside a request: keep the request's id
     _task_tokens[task_id] = (request_id.set(carried), running_task.set(f"{task.name}[{task_id}]"))
