@@ -436,7 +436,8 @@ def invitations_resend_all(request, cohort_id):
     )
     if request.method == "POST":
         if pending:
-            sent = learner_invitations_queue(learners=[e.learner_id for e in pending], invited_by=request.user)
+            learner_invitations_queue(learners=[e.learner_id for e in pending], invited_by=request.user)
+            sent = len(pending)
             messages.success(
                 request,
                 ngettext(
