@@ -431,7 +431,7 @@ LOGGING = {
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 if METRICS_TOKEN and len(METRICS_TOKEN) < 24:
     raise ImproperlyConfigured("METRICS_TOKEN must be at least 24 random characters (or empty: no token).")
-METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+METRICS_ALLOWED_NETWORKS = [n.strip() for n in env.list("METRICS_ALLOWED_NETWORKS", default=[]) if n.strip()]
 for _network in METRICS_ALLOWED_NETWORKS:
     try:
         ipaddress.ip_network(_network, strict=False)

@@ -289,3 +289,25 @@ def test_a_broker_outage_leaves_out_the_queue_length_and_counts_an_error(client,
     # The other sources still answer.
     assert value(samples, "academy_certificates_pending") == 0
     assert value(samples, "academy_invitations_unsent") == 0
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+
+SETTINGS_PROBE = (
+    "import django; django.setup(); from django.conf import settings; print(settings.METRICS_ALLOWED_NETWORKS)"
+)
+
+
+def test_a_network_that_is_not_one_or_a_short_token_refuses_to_start():
+    from academy.tests.test_settings import run
+
+    result = run(["-c", SETTINGS_PROBE], METRICS_ALLOWED_NETWORKS="10.0.0.0/8,not-a-network")
+    assert result.returncode != 0
+    assert "'not-a-network' is not a network" in result.stderr
+    result = run(["-c", SETTINGS_PROBE], METRICS_TOKEN="short")
+    assert result.returncode != 0
+    assert "METRICS_TOKEN must be at least 24" in result.stderr
+    result = run(["-c", SETTINGS_PROBE], METRICS_ALLOWED_NETWORKS="10.0.0.0/8, 2001:db8::/32")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['10.0.0.0/8', '2001:db8::/32']"
