@@ -55,7 +55,7 @@ def _ticks(values: Sequence[float]) -> list[int]:
     return list(range(0, top + step + 1, step)) if top else [0, 1]
 
 
-def _chart(kind: str, **config):
+def _chart(kind: str, *, for_print: bool, **config):
     import pygal
 
     chart_class = {"bar": pygal.Bar, "hbar": pygal.HorizontalBar, "line": pygal.Line}[kind]
@@ -63,7 +63,9 @@ def _chart(kind: str, **config):
         style=_style(),
         js=[],  # no pygal.js (its tooltips): nothing to run
         disable_xml_declaration=True,
-        no_prefix=True,  # selectors without the random id, so reports.css can style every chart
+        # On the web, selectors without the chart's random id, so reports.css styles every chart; in
+        # print pygal's own stylesheet stays, prefixed by the chart's id.
+        no_prefix=not for_print,
         explicit_size=False,
         width=800,
         height=config.pop("height", 400),
@@ -79,7 +81,8 @@ def _chart(kind: str, **config):
 
 def _svg(chart, *, title: str, summary: str, for_print: bool) -> SafeString:
     """The chart's SVG element as markup: pygal's script removed always, its style on web pages,
-    and every id (pygal's legend ids, used only by its script) so several charts share a page."""
+    and on web pages every id (pygal's legend ids, used only by its script) so several charts
+    share a page; in print the root's id stays, which pygal's stylesheet is keyed by."""
     from lxml import etree
 
     chart.title = title
@@ -91,8 +94,11 @@ def _svg(chart, *, title: str, summary: str, for_print: bool) -> SafeString:
         local = etree.QName(element).localname
         if local == "script" or (local == "style" and not for_print):
             element.getparent().remove(element)
-        elif "id" in element.attrib:
-            del element.attrib["id"]
+        elif not for_print:
+            # pygal's ids serve its script only; its one style attribute hides the tooltip, which
+            # reports.css hides instead (the CSP blocks style attributes).
+            for attribute in ("id", "style"):
+                element.attrib.pop(attribute, None)
     tree.set("role", "img")
     tree.set("aria-label", f"{title}. {summary}")
     tree.set("focusable", "false")
@@ -111,7 +117,9 @@ def bar_chart(
     """A bar chart of counts (one colour per series, a legend when there are several)."""
     values = [value for _name, numbers in series for value in numbers]
     height = max(300, 60 + 40 * len(labels) * max(1, len(series))) if horizontal else 400
-    chart = _chart("hbar" if horizontal else "bar", height=min(height, 1200), show_legend=len(series) > 1)
+    chart = _chart(
+        "hbar" if horizontal else "bar", for_print=for_print, height=min(height, 1200), show_legend=len(series) > 1
+    )
     chart.x_labels = list(labels)
     chart.y_labels = _ticks(values)
     for name, numbers in series:
@@ -131,6 +139,7 @@ def line_chart(
     values = [value for _name, numbers in series for value in numbers]
     chart = _chart(
         "line",
+        for_print=for_print,
         print_values=len(labels) <= 16,
         show_legend=len(series) > 1,
         x_label_rotation=-45 if len(labels) > 8 else 0,

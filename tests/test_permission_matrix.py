@@ -72,6 +72,8 @@ GRID = {**STAFF_ONLY, "facilitator": 200}
 # POST with nothing ticked: the grid is shown again (200) for those allowed.
 GRID_POST = GRID
 DOWNLOAD = {**everyone(404), "learner": 200, "staff": 200, "coordinator": 200, "viewer": 200}
+# A partner organisation's report: its members (coordinator and viewer) and staff.
+ORGANISATION_MEMBERS = {**everyone(404), "anonymous": LOGIN, "viewer": 200, "coordinator": 200, "staff": 200}
 
 
 def enrolment_kwargs(world):
@@ -80,6 +82,10 @@ def enrolment_kwargs(world):
 
 def cohort_kwargs(world):
     return {"cohort_id": world["cohort"].pk}
+
+
+def organisation_kwargs(world):
+    return {"org_slug": world["cohort"].partner.slug}
 
 
 def code_kwargs(world):
@@ -98,6 +104,7 @@ def welcome_kwargs(world):
 MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
     "home": (lambda w: {}, {"GET": OPEN}),
     "healthz": (lambda w: {}, {"GET": OPEN}),
+    "accessibility": (lambda w: {}, {"GET": OPEN}),
     # Off without METRICS_TOKEN / METRICS_ALLOWED_NETWORKS (as here): 404 for every role, staff
     # too. The token and the networks are tested in academy/tests/test_metrics.py.
     "metrics": (lambda w: {}, {"GET": everyone(404)}),
@@ -116,7 +123,19 @@ MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
     "certificates:badge_png": (code_kwargs, {"GET": OPEN}),
     "certificates:status_list": (lambda w: {"list_id": w["status_list"].pk}, {"GET": OPEN}),
     "programmes:cohort_progress": (cohort_kwargs, {"GET": GRID, "POST": GRID_POST}),
+    "programmes:learner_checklist": (
+        lambda w: {**cohort_kwargs(w), **enrolment_kwargs(w)},
+        {"GET": GRID, "POST": GRID_POST},
+    ),
     "programmes:cohort_invite": (cohort_kwargs, {"GET": STAFF_ONLY, "POST": STAFF_ONLY}),
+    # Staff reports and each partner's report (reports/views_reports.py)
+    "reports:staff_report": (lambda w: {}, {"GET": STAFF_ONLY}),
+    "reports:staff_report_csv": (lambda w: {}, {"GET": STAFF_ONLY}),
+    "reports:staff_report_xlsx": (lambda w: {}, {"GET": STAFF_ONLY}),
+    "reports:funder_report": (lambda w: {}, {"GET": STAFF_ONLY}),
+    "reports:partner_report": (organisation_kwargs, {"GET": ORGANISATION_MEMBERS}),
+    "reports:partner_report_csv": (organisation_kwargs, {"GET": ORGANISATION_MEMBERS}),
+    "reports:partner_report_xlsx": (organisation_kwargs, {"GET": ORGANISATION_MEMBERS}),
 }
 
 EXTRA_PARTNER_ROLES = [role for role in ROLES if role not in PARTNER_ROLES]
