@@ -1,7 +1,9 @@
-"""Where the certificates app reacts to the programmes app's completion hook."""
+"""Where the certificates app reacts to the programmes app's completion hook, and tells it which
+enrolments' achievements are locked (those behind an issued certificate)."""
 
 from django.dispatch import receiver
 
+from programmes.achievement_locks import lock_register
 from programmes.signals import enrolment_completed
 
 
@@ -11,3 +13,18 @@ def certificate_on_enrolment_completed(sender, enrolment, **kwargs):
     from .services import certificate_request
 
     certificate_request(enrolment=enrolment)
+
+
+def enrolments_with_issued_certificate(enrolment_ids: list[int]) -> set[int]:
+    """The enrolments whose certificate is issued (not revoked): their achievements are locked
+    until staff revoke it (one query)."""
+    from .models import Certificate
+
+    return set(
+        Certificate.objects.filter(enrolment_id__in=enrolment_ids, status=Certificate.Status.ISSUED).values_list(
+            "enrolment_id", flat=True
+        )
+    )
+
+
+lock_register("certificate_issued", enrolments_with_issued_certificate)

@@ -28,9 +28,10 @@ from academy.names import name_clean
 from academy.services import learner_invitation_resend
 
 from . import services
+from .achievement_locks import locked_enrolment_ids
 from .certificate_preview import certificate_preview_render
 from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
-from .selectors import enrolment_missing_competencies
+from .selectors import achievements_locked_message, enrolment_missing_competencies
 
 NEW_ENROLMENT_STATUSES = [
     (Enrolment.Status.INVITED.value, Enrolment.Status.INVITED.label),
@@ -622,6 +623,16 @@ class AchievementAdmin(SafeAdminMixin, ServiceWritesMixin, SimpleHistoryAdmin):
         obj.pk = recorded.pk
         obj.recorded_by = recorded.recorded_by
         obj._state.adding = False
+
+    def get_deleted_objects(self, objs, request):
+        """Achievements behind an issued certificate are shown as protected: the admin's delete
+        page and "delete selected" then refuse, saying why (staff revoke the certificate first)."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        objs = list(objs)
+        locked = locked_enrolment_ids(a.enrolment_id for a in objs)
+        learners = {a.enrolment_id: a.enrolment.learner for a in objs if a.enrolment_id in locked}
+        protected = [*protected, *(achievements_locked_message(learner=learner) for learner in learners.values())]
+        return deleted, model_count, perms_needed, protected
 
     def delete_model(self, request, obj):
         services.achievement_remove(enrolment=obj.enrolment, competency=obj.competency, removed_by=request.user)

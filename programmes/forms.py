@@ -15,7 +15,9 @@ NAME_MAX_LENGTH = User._meta.get_field("full_name").max_length
 class CohortProgressForm(forms.Form):
     """The grid's boxes arrive as ``tick=<enrolment>-<competency>``; each learner's row also sends
     ``before-<enrolment>`` with what was ticked when the page was drawn, so only what this person
-    changed is saved (a colleague's ticks made meanwhile are never undone by accident)."""
+    changed is saved (a colleague's ticks made meanwhile are never undone by accident). A locked
+    box (an issued certificate) is sent as a hidden ``tick``, so it is never undone by omission.
+    ``posted`` and ``before`` let the page be drawn again as the person left it."""
 
     evidence = forms.CharField(
         label=_("Evidence note for the boxes you have just ticked (optional)"),
@@ -45,15 +47,20 @@ class CohortProgressForm(forms.Form):
                 )
             posted.add(pair)
         before: set[tuple[int, int]] = set()
+        before_by_row: dict[int, list[int]] = {}
         for enrolment_id in enrolment_ids:
             raw = self.data.get(f"before-{enrolment_id}")
             if raw is None:
                 continue
+            before_by_row[enrolment_id] = []
             for part in filter(None, raw.split(",")):
                 if not part.isdigit():
                     raise forms.ValidationError(_("The form was not sent correctly. Reload the page and try again."))
                 before.add((enrolment_id, int(part)))
-        shown_rows = {e for e in enrolment_ids if f"before-{e}" in self.data}
+                before_by_row[enrolment_id].append(int(part))
+        shown_rows = set(before_by_row)
+        cleaned["posted"] = {p for p in posted if p[0] in shown_rows}
+        cleaned["before"] = before_by_row
         cleaned["ticks"] = {p for p in posted - before if p[0] in shown_rows}
         cleaned["unticks"] = {p for p in before - posted if p[1] in competency_ids}
         return cleaned

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from academy.models import User
 from academy.names import name_clean
 
+from .achievement_locks import locked_enrolment_ids
 from .models import Achievement, Cohort, Competency, CompetencyDomain, Enrolment, Programme
 
 NAME_MAX_LENGTH = User._meta.get_field("full_name").max_length
@@ -201,15 +202,36 @@ def cohort_for_facilitator(*, user, cohort_id: int):
     return cohorts.first()
 
 
+def achievements_locked_message(*, learner) -> str:
+    """Why a learner's achievements cannot be undone: their certificate is issued."""
+    return _(
+        "%(learner)s has been issued a certificate, so the achievements behind it are locked. "
+        "Academy staff must revoke the certificate first (with a reason) before any of them can be undone."
+    ) % {"learner": learner.full_name or learner.email}
+
+
+@dataclass(slots=True)
+class GridCell:
+    competency: Competency
+    achievement: Achievement | None
+    checked: bool  # as drawn: achieved, or ticked in the form being shown again
+    locked: bool  # achieved, behind an issued certificate: cannot be unticked
+
+
 @dataclass
 class GridRow:
     enrolment: Enrolment
-    cells: list[tuple[Competency, Achievement | None]]
-    achieved_ids: list[int]
+    cells: list[GridCell]
+    achieved_ids: list[int]  # what the page was drawn with (sent back as ``before-<enrolment>``)
+    locked: bool = False  # the learner's certificate is issued
 
     @property
     def achieved_count(self) -> int:
         return len(self.achieved_ids)
+
+    @property
+    def checked_count(self) -> int:
+        return sum(1 for cell in self.cells if cell.checked)
 
 
 @dataclass
@@ -218,38 +240,116 @@ class CohortGrid:
     domains: list[tuple[CompetencyDomain, list[Competency]]]
     competencies: list[Competency]
     rows: list[GridRow]
+    all_domains: list[CompetencyDomain] = field(default_factory=list)  # for the filter
+    domain: CompetencyDomain | None = None  # the filter's choice (None: every domain)
+
+    @property
+    def any_locked(self) -> bool:
+        return any(row.locked for row in self.rows)
+
+    def show_posted(self, *, posted: set[tuple[int, int]], before: dict[int, list[int]]) -> None:
+        """Draw the boxes as the person left them (a form shown again: errors, "go back",
+        a whole row or column ticked without JavaScript), with each row's state as first drawn."""
+        for row in self.rows:
+            e = row.enrolment.pk
+            if e in before:
+                row.achieved_ids = before[e]
+            for cell in row.cells:
+                cell.checked = cell.locked or (e, cell.competency.pk) in posted
+
+    def tick_row(self, enrolment_id: int) -> GridRow | None:
+        for row in self.rows:
+            if row.enrolment.pk == enrolment_id:
+                for cell in row.cells:
+                    cell.checked = True
+                return row
+        return None
+
+    def tick_column(self, competency_id: int) -> Competency | None:
+        found = None
+        for row in self.rows:
+            for cell in row.cells:
+                if cell.competency.pk == competency_id:
+                    cell.checked = True
+                    found = cell.competency
+        return found or next((c for c in self.competencies if c.pk == competency_id), None)
+
+    def removals(self, unticks: set[tuple[int, int]]) -> list[tuple[GridRow, list[GridCell]]]:
+        """The achievements ``unticks`` would undo, by learner (in the grid's order)."""
+        found = []
+        for row in self.rows:
+            cells = [
+                c for c in row.cells if c.achievement is not None and (row.enrolment.pk, c.competency.pk) in unticks
+            ]
+            if cells:
+                found.append((row, cells))
+        return found
 
 
-def cohort_progress_grid(*, cohort) -> CohortGrid:
+def cohort_progress_grid(*, cohort, domain_id: int | None = None, enrolment_id: int | None = None) -> CohortGrid:
     """Learners (not withdrawn) × required competencies, grouped by domain (core first), with
-    each achievement and who recorded it: 3 queries, whatever the size of the cohort."""
+    each achievement and who recorded it, and which learners' achievements are locked (an issued
+    certificate). ``domain_id`` shows one domain's competencies (an unknown one: every domain);
+    ``enrolment_id`` one learner (no rows if they are not taking part in this cohort). Four
+    queries, whatever the size of the cohort."""
     competencies = list(required_competencies(programme=cohort.programme_id))
+    all_domains: list[CompetencyDomain] = []
+    for competency in competencies:
+        if not all_domains or all_domains[-1].pk != competency.domain_id:
+            all_domains.append(competency.domain)
+    domain = next((d for d in all_domains if d.pk == domain_id), None)
+    if domain is not None:
+        competencies = [c for c in competencies if c.domain_id == domain.pk]
     domains: list[tuple[CompetencyDomain, list[Competency]]] = []
     for competency in competencies:
         if not domains or domains[-1][0].pk != competency.domain_id:
             domains.append((competency.domain, []))
         domains[-1][1].append(competency)
-    enrolments = list(
+    enrolments = (
         Enrolment.objects.filter(cohort=cohort)
         .exclude(status=Enrolment.Status.WITHDRAWN)
         .select_related("learner")
         .order_by("learner__full_name", "learner__email")
     )
+    if enrolment_id is not None:
+        enrolments = enrolments.filter(pk=enrolment_id)
+    enrolments = list(enrolments)
     achieved: dict[tuple[int, int], Achievement] = {}
     if enrolments and competencies:
         required_ids = [c.pk for c in competencies]
-        achievements = (
-            Achievement.objects.filter(enrolment__cohort=cohort, competency_id__in=required_ids)
-            .select_related("recorded_by")
-            .only("id", "enrolment_id", "competency_id", "achieved_on", "recorded_by__id", "recorded_by__full_name")
+        achievements = Achievement.objects.filter(
+            enrolment_id__in=[e.pk for e in enrolments], competency_id__in=required_ids
+        ).select_related("recorded_by")
+        achievements = achievements.only(
+            "id",
+            "enrolment_id",
+            "competency_id",
+            "achieved_on",
+            "evidence",
+            "recorded_by__id",
+            "recorded_by__full_name",
         )
         for a in achievements:
             achieved[(a.enrolment_id, a.competency_id)] = a
+    locked = locked_enrolment_ids(e.pk for e in enrolments)
     rows = []
     for enrolment in enrolments:
-        cells = [(c, achieved.get((enrolment.pk, c.pk))) for c in competencies]
-        rows.append(GridRow(enrolment=enrolment, cells=cells, achieved_ids=[c.pk for c, a in cells if a is not None]))
-    return CohortGrid(cohort=cohort, domains=domains, competencies=competencies, rows=rows)
+        is_locked = enrolment.pk in locked
+        cells = []
+        for c in competencies:
+            a = achieved.get((enrolment.pk, c.pk))
+            cells.append(GridCell(c, a, a is not None, is_locked and a is not None))
+        rows.append(
+            GridRow(
+                enrolment=enrolment,
+                cells=cells,
+                achieved_ids=[cell.competency.pk for cell in cells if cell.achievement is not None],
+                locked=is_locked,
+            )
+        )
+    return CohortGrid(
+        cohort=cohort, domains=domains, competencies=competencies, rows=rows, all_domains=all_domains, domain=domain
+    )
 
 
 # --- The enrolment rules' checks ----------------------------------------------------------------

@@ -88,7 +88,13 @@ def test_tick_many_at_once_with_evidence(facilitator_client, facilitator, cohort
     assert {a.recorded_by_id for a in achievements} == {facilitator.pk}
     assert {a.evidence for a in achievements} == {"Role-play interview, session 4"}
     body = facilitator_client.get(_url(cohort)).content.decode()
-    assert "3 achievements recorded." in body
+    # The message names what changed, learner by learner (in the grid's order, by name).
+    from django.utils.html import escape
+
+    parts = sorted(
+        [(enrolment.learner.full_name, "2 achievements recorded"), (other_learner.full_name, "1 achievement recorded")]
+    )
+    assert escape("Saved: " + ", ".join(f"{what} for {who}" for who, what in parts) + ".") in body
     assert "Recorded by Fay Facilitator" in body  # who recorded each tick (title and hidden text)
     assert body.count(" checked") == 3
 
@@ -99,8 +105,19 @@ def test_untick_undoes_and_reopens(facilitator_client, facilitator, cohort, enro
         achievement_record(enrolment=enrolment, competency=competency, recorded_by=facilitator)
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.COMPLETED
-    # The facilitator unticks the first box: the other five stay ticked.
+    # The facilitator unticks the first box: the other five stay ticked. They are asked first.
     response = _post(facilitator_client, cohort, ticks=[(enrolment, x) for x in c[1:]], before={enrolment: c})
+    assert response.status_code == 200
+    assert "Undo 1 achievement?" in response.content.decode()
+    assert Achievement.objects.filter(enrolment=enrolment).count() == 6
+    response = facilitator_client.post(
+        _url(cohort),
+        {
+            "tick": [f"{enrolment.pk}-{x.pk}" for x in c[1:]],
+            f"before-{enrolment.pk}": ",".join(str(x.pk) for x in c),
+            "confirm": "yes",
+        },
+    )
     assert response.status_code == 302
     assert not Achievement.objects.filter(enrolment=enrolment, competency=c[0]).exists()
     assert Achievement.objects.filter(enrolment=enrolment).count() == 5
