@@ -315,6 +315,8 @@ CELERY_BEAT_SCHEDULE = {
     "certificates-sweep": {"task": "certificates.tasks.certificates_sweep_task", "schedule": 300.0},
     # Send invitations still unsent a few minutes after they were recorded (a lost message).
     "invitations-sweep": {"task": "academy.tasks.invitations_sweep_task", "schedule": 120.0},
+    # Send "you have been added to ..." emails (partner portal) still unsent a few minutes on.
+    "enrolment-notices-sweep": {"task": "portal.tasks.enrolment_notices_sweep_task", "schedule": 120.0},
     # Once a day: renew B-LTA certificates' archival timestamps before the TSA's certificate expires.
     "certificates-archival-timestamps-renew": {
         "task": "certificates.tasks.archival_timestamps_renew_task",
@@ -337,6 +339,17 @@ CERTIFICATE_SIGNING_CHAIN = env.list("CERTIFICATE_SIGNING_CHAIN", default=[str(B
 CERTIFICATE_SIGNING_KEY_PASSPHRASE = env.str("CERTIFICATE_SIGNING_KEY_PASSPHRASE", default="")
 CERTIFICATE_SIGNING_PKCS12 = env.str("CERTIFICATE_SIGNING_PKCS12", default="")
 CERTIFICATE_SIGNING_PASSPHRASE = env.str("CERTIFICATE_SIGNING_PASSPHRASE", default="")
+# Keys in hardware (PKCS#11: an HSM, a smart card, SoftHSM2): with a module, a token label and a
+# PIN, the PAdES key labelled CERTIFICATE_PKCS11_KEY_LABEL signs the PDFs (its certificate: the
+# token's, labelled CERTIFICATE_PKCS11_CERT_LABEL or as the key, else CERTIFICATE_SIGNING_CERT), and
+# the Ed25519 key labelled CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL (if set) signs the credentials.
+# `create_signing_key --pkcs11` puts development keys into a token (docs/certificates.md).
+CERTIFICATE_PKCS11_MODULE = env.str("CERTIFICATE_PKCS11_MODULE", default="")
+CERTIFICATE_PKCS11_TOKEN_LABEL = env.str("CERTIFICATE_PKCS11_TOKEN_LABEL", default="")
+CERTIFICATE_PKCS11_PIN = env.str("CERTIFICATE_PKCS11_PIN", default="")
+CERTIFICATE_PKCS11_KEY_LABEL = env.str("CERTIFICATE_PKCS11_KEY_LABEL", default="")
+CERTIFICATE_PKCS11_CERT_LABEL = env.str("CERTIFICATE_PKCS11_CERT_LABEL", default="")
+CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL = env.str("CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL", default="")
 # Long-term signatures: with an RFC 3161 timestamp authority's address, certificates are signed
 # PAdES B-LTA (signature timestamp, chain and OCSP/CRL embedded, document timestamp) instead of B-B;
 # CERTIFICATE_TSA_CHAIN names the TSA's CA certificates (PEM, comma-separated) when they are not in
@@ -349,7 +362,7 @@ CERTIFICATE_TIMESTAMP_RENEW_DAYS = env.int("CERTIFICATE_TIMESTAMP_RENEW_DAYS", d
 # The Ed25519 key that signs certificates' Open Badges 3.0 credentials (eddsa-rdfc-2022), published
 # in the DID document at /.well-known/did.json; `create_signing_key` makes it beside the PAdES key.
 # After a rotation, list the earlier keys' public (or private) PEM files so that credentials they
-# signed still verify.
+# signed still verify (a key kept in the PKCS#11 token: pkcs11:object=<its label>).
 CERTIFICATE_CREDENTIAL_KEY = env.str(
     "CERTIFICATE_CREDENTIAL_KEY", default=str(BASE_DIR / "keys" / "credential-key.pem")
 )
@@ -375,6 +388,8 @@ VERIFICATION_MAX_AGE = env.int("VERIFICATION_MAX_AGE", default=60)
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# A refused form (CSRF check) gets a plain page in the site's own layout (templates/403_csrf.html).
+CSRF_FAILURE_VIEW = "academy.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

@@ -31,6 +31,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 import base58
@@ -41,6 +42,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyld import jsonld
+
+if TYPE_CHECKING:
+    from .pkcs11 import TokenEd25519Key
 
 CONTEXT_VC_V2 = "https://www.w3.org/ns/credentials/v2"
 CONTEXT_OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -225,10 +229,11 @@ def did_web(site_url: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class CredentialKey:
-    """An Ed25519 credential key: the private half only for the current key."""
+    """An Ed25519 credential key: the private half only for the current key (cryptography's, or
+    ``certificates.pkcs11.TokenEd25519Key`` for a key in a PKCS#11 token: both ``sign(data)``)."""
 
     public_key: Ed25519PublicKey
-    private_key: Ed25519PrivateKey | None = field(default=None, repr=False)
+    private_key: Ed25519PrivateKey | TokenEd25519Key | None = field(default=None, repr=False)
 
     @property
     def multibase(self) -> str:
@@ -287,18 +292,44 @@ def _key_file_load(path: str, *, private: bool) -> CredentialKey:
     return key
 
 
+def _token_key_load(label: str, *, private: bool) -> CredentialKey:
+    from . import pkcs11
+
+    try:
+        public_key = pkcs11.ed25519_public_key(label)
+    except pkcs11.TokenConfigurationError as exc:
+        raise CredentialKeyError(str(exc)) from exc
+    return CredentialKey(public_key=public_key, private_key=pkcs11.TokenEd25519Key(label) if private else None)
+
+
 def credential_key() -> CredentialKey:
-    """The current credential signing key (``CERTIFICATE_CREDENTIAL_KEY``), loaded once per process."""
+    """The current credential signing key: the token's key labelled
+    ``CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL`` when set (signing in the token), else the file
+    ``CERTIFICATE_CREDENTIAL_KEY``; loaded once per process."""
+    from . import pkcs11
+
+    if pkcs11.credential_configured():
+        return _token_key_load(pkcs11.token_settings().credential_key_label, private=True)
     return _key_file_load(str(getattr(settings, "CERTIFICATE_CREDENTIAL_KEY", "") or ""), private=True)
 
 
 def credential_previous_keys() -> list[CredentialKey]:
     """Keys used before a rotation (``CERTIFICATE_CREDENTIAL_PREVIOUS_KEYS``: public or private PEM
-    files), still listed in the DID document so that earlier credentials verify."""
+    files, or ``pkcs11:object=<label>`` for a key kept in the PKCS#11 token), still listed in the
+    DID document so that earlier credentials verify."""
+    from . import pkcs11
+
     paths = getattr(settings, "CERTIFICATE_CREDENTIAL_PREVIOUS_KEYS", []) or []
     if isinstance(paths, str | Path):
         paths = [paths]
-    return [_key_file_load(str(p), private=False) for p in paths if str(p)]
+    keys = []
+    for entry in (str(p) for p in paths if str(p)):
+        try:
+            label = pkcs11.previous_key_label(entry)
+        except pkcs11.TokenConfigurationError as exc:
+            raise CredentialKeyError(str(exc)) from exc
+        keys.append(_key_file_load(entry, private=False) if label is None else _token_key_load(label, private=False))
+    return keys
 
 
 def issuer_keys() -> list[CredentialKey]:

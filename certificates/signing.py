@@ -20,6 +20,12 @@ document timestamp. ``pdf_archival_timestamp_renew`` adds a new document timesta
 one's TSA certificate expires (the beat task ``archival_timestamps_renew_task``), so the proof
 of existence chains on for as long as it is renewed.
 
+Keys in hardware: with ``CERTIFICATE_PKCS11_MODULE`` and ``CERTIFICATE_PKCS11_KEY_LABEL`` set, the
+signer is pyHanko's ``PKCS11Signer`` on the key in the token instead (``certificates.pkcs11``: one
+session per process, reopened after a failure; the chain is still ``CERTIFICATE_SIGNING_CHAIN``).
+A token that cannot be reached raises ``pkcs11.TokenUnavailableError``, a ``ConnectionError`` the
+certificate task retries later.
+
 Anything wrong with the key material raises ``SigningKeyError`` with a sentence staff can act on:
 the certificate is then marked failed with that reason instead of being retried in a loop.
 """
@@ -106,11 +112,10 @@ def _require_file(path: str, what: str) -> None:
         )
 
 
-def _load_signer():
+def _signing_chain() -> list:
+    """The certificates of ``CERTIFICATE_SIGNING_CHAIN`` (a missing file is logged and skipped)."""
     from asn1crypto import x509 as asn1_x509
-    from cryptography.hazmat.primitives import serialization
     from pyhanko.keys import load_certs_from_pemder
-    from pyhanko.sign import signers
 
     other_certs: list[asn1_x509.Certificate] = []
     for path in _chain_paths():
@@ -124,7 +129,26 @@ def _load_signer():
             raise SigningKeyError(
                 _("The certificate chain file %(path)s could not be read: %(error)s") % {"path": path, "error": exc}
             ) from exc
+    return other_certs
 
+
+def _in_date_check(certificate) -> None:
+    """``SigningKeyError`` unless the signing certificate (asn1crypto's) is valid now."""
+    now = datetime.datetime.now(datetime.UTC)
+    validity = certificate["tbs_certificate"]["validity"]
+    not_before, not_after = validity["not_before"].native, validity["not_after"].native
+    if not (not_before <= now <= not_after):
+        raise SigningKeyError(
+            _("The signing certificate is valid from %(start)s to %(end)s, not now.")
+            % {"start": not_before.date(), "end": not_after.date()}
+        )
+
+
+def _load_signer():
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.sign import signers
+
+    other_certs = _signing_chain()
     pkcs12 = str(getattr(settings, "CERTIFICATE_SIGNING_PKCS12", "") or "")
     if pkcs12:
         _require_file(pkcs12, _("PKCS#12 signing file"))
@@ -163,19 +187,31 @@ def _load_signer():
     )
     if public_der != signer.signing_cert.public_key.dump():
         raise SigningKeyError(_("The signing key does not belong to the signing certificate (wrong key)."))
-    now = datetime.datetime.now(datetime.UTC)
-    validity = signer.signing_cert["tbs_certificate"]["validity"]
-    not_before, not_after = validity["not_before"].native, validity["not_after"].native
-    if not (not_before <= now <= not_after):
-        raise SigningKeyError(
-            _("The signing certificate is valid from %(start)s to %(end)s, not now.")
-            % {"start": not_before.date(), "end": not_after.date()}
+    _in_date_check(signer.signing_cert)
+    return signer
+
+
+def _token_signer():
+    """pyHanko's ``PKCS11Signer`` on the configured key in the token (kept with the session)."""
+    from . import pkcs11
+
+    try:
+        signer = pkcs11.pades_signer(
+            chain=_signing_chain(), certificate_path=str(getattr(settings, "CERTIFICATE_SIGNING_CERT", "") or "")
         )
+    except pkcs11.TokenConfigurationError as exc:
+        raise SigningKeyError(str(exc)) from exc
+    _in_date_check(signer.signing_cert)
     return signer
 
 
 def signer_get():
-    """The configured signer, loaded once per process (reloaded when the settings or files change)."""
+    """The configured signer, loaded once per process (reloaded when the settings or files change);
+    with PKCS#11 settings, the token's signer (kept with the process's session)."""
+    from . import pkcs11
+
+    if pkcs11.pades_configured():
+        return _token_signer()
     key = _paths_key()
     with _lock:
         signer = _cache.get(key)
@@ -260,7 +296,19 @@ def long_term_validation_context(*, fetching: bool = True):
 
 def pdf_sign(pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
     """Sign ``pdf`` with a PAdES signature (B-B, or B-LTA when a timestamp authority is configured:
-    see ``signature_level``); returns the signed file's bytes."""
+    see ``signature_level``); returns the signed file's bytes. With the key in a PKCS#11 token,
+    signing holds the process's session (tried again once on a new session after a token error)."""
+    from . import pkcs11
+
+    if not pkcs11.pades_configured():
+        return _pdf_sign(pdf, reason=reason, location=location)
+    try:
+        return pkcs11.token_use(lambda session, objects: _pdf_sign(pdf, reason=reason, location=location))
+    except pkcs11.TokenConfigurationError as exc:
+        raise SigningKeyError(str(exc)) from exc
+
+
+def _pdf_sign(pdf: bytes, *, reason: str, location: str) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
