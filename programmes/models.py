@@ -236,6 +236,9 @@ class Enrolment(models.Model):
         indexes = [
             models.Index(fields=["cohort", "status"], name="enrolment_cohort_status_idx"),
             models.Index(fields=["learner", "status"], name="enrolment_learner_status_idx"),
+            # Reports: enrolments made in a period (all, or of one programme).
+            models.Index(fields=["enrolled_at"], name="enrolment_enrolled_idx"),
+            models.Index(fields=["programme", "enrolled_at"], name="enrolment_prog_enrolled_idx"),
         ]
 
     def __str__(self):
@@ -280,6 +283,11 @@ class Achievement(models.Model):
         ordering = ["enrolment_id", "competency_id"]
         constraints = [
             models.UniqueConstraint(fields=["enrolment", "competency"], name="achievement_one_per_competency")
+        ]
+        indexes = [
+            # Reports: competencies shown in a period; each enrolment's latest (stalled learners).
+            models.Index(fields=["achieved_on"], name="achievement_achieved_idx"),
+            models.Index(fields=["enrolment", "achieved_on"], name="achievement_enrolment_day_idx"),
         ]
 
     def __str__(self):
