@@ -70,12 +70,31 @@ def _render_email(template_prefix: str, context: dict) -> tuple[str, str, str]:
     return subject, body_txt, body_html
 
 
+# What the invitation says the learner is invited to. The academy app knows nothing of
+# programmes: a higher app registers a function ``(user) -> list[dict]`` (the partner portal: the
+# learner's invited enrolments, each with programme, cohort, partner, venue and start date).
+_invitation_details_sources = []
+
+
+def invitation_details_register(function):
+    """Register a source of what an invitation names (called once, from an app's ``ready``)."""
+    if function not in _invitation_details_sources:
+        _invitation_details_sources.append(function)
+    return function
+
+
+def invitation_details(*, user) -> list[dict]:
+    """Everything the registered sources say ``user`` is invited to."""
+    return [item for source in _invitation_details_sources for item in source(user)]
+
+
 def invitation_message(*, user, invited_by=None) -> EmailMultiAlternatives:
     """The invitation email to ``user``, with a fresh link (not sent)."""
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "user": user,
             "invited_by": invited_by,
+            "invited_to": invitation_details(user=user),
             "url": invitation_url(user=user),
             "days": invitation_timeout_seconds() // 86400,
             "SITE_URL": settings.SITE_URL,

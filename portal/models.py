@@ -48,3 +48,53 @@ class EnrolmentUpload(models.Model):
     @property
     def invalid_rows(self) -> list[dict]:
         return [r for r in self.rows if r["errors"]]
+
+
+class EnrolmentNotice(models.Model):
+    """One “you have been added to …” email to a learner who already has an account (a password)
+    and whom a partner has enrolled: written in the same transaction as the enrolment, sent
+    afterwards by a Celery task (``portal.tasks``), like ``academy.Invitation``.
+
+    ``status`` is pending until the mail server accepted it (``sent_at``), or until it need not
+    go (the learner was withdrawn or deactivated meanwhile), or until the attempts ran out
+    (``INVITATION_MAX_ATTEMPTS``; ``last_error`` says why). The sweeper (Celery beat) sends what is
+    still pending once ``sweep_after`` has passed, so a broker that was down delays a notice but
+    loses none.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Not needed: withdrawn or deactivated meanwhile")
+        FAILED = "failed", _("Not sent: gave up after repeated errors")
+
+    enrolment = models.ForeignKey(
+        "programmes.Enrolment", on_delete=models.CASCADE, related_name="+", verbose_name=_("enrolment")
+    )
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("enrolled by"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sweep_after = models.DateTimeField(_("sweeper sends it after"))
+
+    class Meta:
+        verbose_name = _("enrolment notice")
+        verbose_name_plural = _("enrolment notices")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["sweep_after"], condition=models.Q(status="pending"), name="enrolment_notice_sweep_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.enrolment_id} ({self.get_status_display()})"

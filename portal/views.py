@@ -182,7 +182,7 @@ def _enrol_from_forms(request, cohort, forms):
     if not _apply_row_errors(forms_by_row, programme_selectors.enrolment_rows_check(cohort=cohort, rows=rows)):
         return None
     try:
-        return programme_services.learners_enrol(
+        return services.learners_enrol(
             cohort=cohort,
             learners=[(r["email"], r["full_name"]) for r in rows],
             enrolled_by=request.user,
