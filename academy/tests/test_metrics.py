@@ -17,9 +17,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from academy import metrics
 from academy.models import Invitation
 from academy.tests.factories import UserFactory
-from certificates import metrics as certificate_metrics
-from certificates.models import Certificate
-from programmes.tests.factories import EnrolmentFactory
 from tests.support.workers import in_ci
 
 TOKEN = "a-scrapers-token-of-thirty-two-chars"
@@ -151,21 +148,7 @@ def test_with_both_set_both_are_needed(client, settings):
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.1", **AUTH).status_code == 404
 
 
-# --- The Academy's gauges --------------------------------------------------------------------------
-
-
-def certificate_with(status, *, requested_minutes_ago=0):
-    done = {"issued_at": timezone.now(), "sha256": "0" * 64, "revoked_at": timezone.now()}
-    certificate = Certificate.objects.create(
-        enrolment=EnrolmentFactory(),
-        verification_code=uuid.uuid4().hex[:20],
-        status=status,
-        **(done if status in (Certificate.Status.ISSUED, Certificate.Status.REVOKED) else {}),
-    )
-    Certificate.objects.filter(pk=certificate.pk).update(
-        requested_at=timezone.now() - datetime.timedelta(minutes=requested_minutes_ago)
-    )
-    return certificate
+# --- The academy app's gauges (certificates' are in certificates/tests/test_metrics.py) ------------
 
 
 def invitation_with(status, *, minutes_ago=0):
@@ -177,75 +160,33 @@ def invitation_with(status, *, minutes_ago=0):
 
 
 @pytest.fixture
-def waiting_work(db):
-    """Three certificates pending (the oldest requested 45 minutes ago), two failed, one issued,
-    one revoked; two invitations unsent (the oldest recorded 20 minutes ago), one sent, one failed."""
-    certificate_with(Certificate.Status.PENDING, requested_minutes_ago=45)
-    certificate_with(Certificate.Status.PENDING, requested_minutes_ago=5)
-    certificate_with(Certificate.Status.PENDING)
-    certificate_with(Certificate.Status.FAILED, requested_minutes_ago=300)
-    certificate_with(Certificate.Status.FAILED)
-    certificate_with(Certificate.Status.ISSUED, requested_minutes_ago=600)
-    certificate_with(Certificate.Status.REVOKED, requested_minutes_ago=900)
+def invitations_waiting(db):
+    """Two invitations unsent (the oldest recorded 20 minutes ago), one sent, one failed."""
     invitation_with(Invitation.Status.PENDING, minutes_ago=20)
     invitation_with(Invitation.Status.PENDING, minutes_ago=1)
     invitation_with(Invitation.Status.SENT, minutes_ago=600)
     invitation_with(Invitation.Status.FAILED, minutes_ago=900)
 
 
-def test_gauges_count_what_waits_and_how_long_the_oldest_has(client, token, waiting_work):
+def test_invitations_unsent_and_how_long_the_oldest_has_waited(client, token, invitations_waiting):
     samples = scrape(client, **AUTH)
-    assert value(samples, "academy_certificates_pending") == 3
-    assert 45 * 60 <= value(samples, "academy_certificates_pending_oldest_age_seconds") < 46 * 60
-    assert value(samples, "academy_certificates_failed") == 2
     assert value(samples, "academy_invitations_unsent") == 2
     assert 20 * 60 <= value(samples, "academy_invitations_unsent_oldest_age_seconds") < 21 * 60
 
 
-def test_nothing_waiting_is_zero_not_missing(client, token, db):
+def test_no_invitation_waiting_is_zero_not_missing(client, token, db):
     samples = scrape(client, **AUTH)
-    assert value(samples, "academy_certificates_pending") == 0
-    assert value(samples, "academy_certificates_pending_oldest_age_seconds") == 0
-    assert value(samples, "academy_certificates_failed") == 0
     assert value(samples, "academy_invitations_unsent") == 0
     assert value(samples, "academy_invitations_unsent_oldest_age_seconds") == 0
 
 
-def test_each_source_makes_one_query_however_many_rows(waiting_work, django_assert_num_queries):
-    with django_assert_num_queries(1):
-        certificate_metrics.certificates_waiting()
+def test_invitations_are_read_with_one_query_however_many_rows(invitations_waiting, django_assert_num_queries):
     with django_assert_num_queries(1):
         metrics.invitations_unsent()
     for _ in range(5):
-        certificate_with(Certificate.Status.PENDING)
         invitation_with(Invitation.Status.PENDING)
     with django_assert_num_queries(1):
-        certificate_metrics.certificates_waiting()
-    with django_assert_num_queries(1):
-        metrics.invitations_unsent()
-
-
-def test_a_whole_scrape_makes_a_fixed_small_number_of_queries(
-    client, token, waiting_work, django_assert_max_num_queries
-):
-    # Certificates and invitations one each; the integrity check's own selector at most two.
-    with django_assert_max_num_queries(4):
-        scrape(client, **AUTH)
-
-
-def test_the_integrity_checks_failures_are_shown_when_the_check_reports_them(client, token, db):
-    """``certificates.selectors.integrity_failures()`` (check_certificates) is read by its public
-    name; until that selector exists, or before a first run (None), the gauge is left out."""
-    from certificates import selectors
-
-    samples = scrape(client, **AUTH)
-    reported = getattr(selectors, "integrity_failures", None)
-    failures = reported() if reported is not None else None
-    if failures is None:
-        assert "academy_certificate_integrity_failures" not in samples
-    else:
-        expected = failures if isinstance(failures, int) else len(failures)
-        assert value(samples, "academy_certificate_integrity_failures") == expected
+        assert metrics.invitations_unsent()[0].samples[0].value == 7
 
 
 # --- The Celery queue and a broker outage -------------------------------------------------------
