@@ -53,6 +53,9 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
     date_hierarchy = "created_at"
     inlines = [CertificateVersionInline]
     actions = ["revoke_action", "reissue_action", "retry_action"]
+    # The change page has Revoke and Reissue buttons too: each opens the same reason form as the
+    # list's actions (it posts the action for this one certificate to the list).
+    change_form_template = "certificates/admin/change_form.html"
     fieldsets = (
         (None, {"fields": ("verification_code", "verify_link", "enrolment", "status", "version", "failure_reason")}),
         (
