@@ -271,6 +271,9 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
+# The facilitator's grid sends one field per ticked box: 60 learners x 40 competencies is 2,400
+# boxes and 60 row states (Django's default of 1,000 fields refused a well-filled grid with 400).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 6_000
 
 # --- Forms ------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

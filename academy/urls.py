@@ -14,11 +14,16 @@ admin.site.index_title = _("Run the Academy")
 # Staff sign in through allauth (rate limits, codes, verification), not the admin's own form.
 admin.site.login = views.admin_login
 
+# Errors in the site's own layout: 400.html, 404.html and 500.html through Django's own views; a
+# refusal may say "you can look but not change" (academy.permissions.ReadOnlyAccess).
+handler403 = "academy.views.permission_denied"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("healthz/", views.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),  # Prometheus, token/network only (else 404)
+    path("accessibility/", views.accessibility, name="accessibility"),
     path("welcome/new-link/", views.invitation_request, name="invitation_request"),
     path("welcome/<uidb64>/<token>/", views.WelcomeView.as_view(), name="welcome"),
     path("partners/", include("portal.urls")),

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from email.utils import parseaddr
 
 from allauth.core import ratelimit
 from django.conf import settings
@@ -18,14 +19,43 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services
 from .forms import InvitationRequestForm, WelcomeSetPasswordForm
+from .permissions import ReadOnlyAccess
 from .tokens import invitation_token_generator
 
 
+def contact_email() -> str:
+    """The Academy's contact address: the address of ``DEFAULT_FROM_EMAIL``."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+
+
 @require_GET
-def home(request):
-    """Anyone: the Academy's public front page (signed-in people see their dashboard instead,
-    from the learners app, which renders this for visitors who are not signed in)."""
-    return render(request, "academy/home.html")
+def home(request, *, open_programmes=()):
+    """Anyone: the Academy's public front page: what the Academy is, the programmes open now (with
+    their partners and dates: the learners app, which renders this page for visitors who are not
+    signed in, reads them), how to take part, and how to contact us. Signed-in people see their
+    dashboard instead."""
+    return render(request, "academy/home.html", {"open_programmes": open_programmes, "contact_email": contact_email()})
+
+
+@require_GET
+def accessibility(request):
+    """Anyone: the accessibility statement (linked from every page's footer)."""
+    return render(request, "academy/accessibility.html", {"contact_email": contact_email()})
+
+
+def permission_denied(request, exception):
+    """``handler403``: a partner's viewer on a page that changes something gets the page saying
+    they can look but not change (``ReadOnlyAccess``); any other refusal gets 403.html."""
+    if isinstance(exception, ReadOnlyAccess):
+        return render(request, "403_read_only.html", {"exception": exception}, status=403)
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request, reason=""):
+    """Anyone whose form was refused by the CSRF check (``CSRF_FAILURE_VIEW``): in the site's own
+    layout, in plain words (the page was open too long, or cookies are blocked), never the reason's
+    technical detail."""
+    return render(request, "403_csrf.html", status=403)
 
 
 # Each probe of /healthz/ gives up after this many seconds, so the answer comes within about

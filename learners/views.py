@@ -18,7 +18,7 @@ from certificates import selectors as certificate_selectors
 from certificates import share as certificate_share
 from programmes import selectors as programme_selectors
 
-from . import services
+from . import selectors, services
 from .forms import ProfileForm
 
 
@@ -27,7 +27,7 @@ def home(request):
     """Anyone: the Academy's front page. A signed-in learner sees their dashboard (their own
     enrolments only); staff, facilitators and partners also see links to their tools."""
     if not request.user.is_authenticated:
-        return academy_views.home(request)
+        return academy_views.home(request, open_programmes=selectors.open_programmes())
     return _dashboard(request)
 
 
