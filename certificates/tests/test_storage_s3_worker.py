@@ -36,7 +36,9 @@ def test_a_storage_outage_mid_run_is_retried_then_the_certificate_issues(
         time.sleep(1)
 
         s3_storage.restore()
+        restored = time.monotonic()
         issued = wait_for_status(second, Certificate.Status.ISSUED, timeout=90)
+        print(f"FIGURE storage-outage: storage back -> certificate issued: {time.monotonic() - restored:.1f} s")
     assert "ConnectionClosedError" in worker.log() or "EndpointConnectionError" in worker.log()
     assert sorted(s3_storage.keys()) == sorted([first.pdf.name, issued.pdf.name])
     assert hashlib.sha256(s3_storage.read(issued.pdf.name)).hexdigest() == issued.sha256
