@@ -4,7 +4,7 @@ certificates), the personal data download; and the staff page that deals with na
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,7 +18,7 @@ from certificates import selectors as certificate_selectors
 from certificates import share as certificate_share
 from programmes import selectors as programme_selectors
 
-from . import selectors, services
+from . import exports, selectors, services
 from .forms import ProfileForm
 
 
@@ -113,6 +113,29 @@ def personal_data(request):
         personal_data_sections.collect(request.user), json_dumps_params={"indent": 2, "ensure_ascii": False}
     )
     response["Content-Disposition"] = 'attachment; filename="my-academy-data.json"'
+    return response
+
+
+@never_cache
+@login_required
+@require_GET
+def personal_data_csv(request):
+    """The signed-in person only: the same data as a CSV file, one row per value (formula-safe)."""
+    response = HttpResponse(
+        exports.personal_data_csv(personal_data_sections.collect(request.user)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="my-academy-data.csv"'
+    return response
+
+
+@never_cache
+@login_required
+@require_GET
+def personal_data_pdf(request):
+    """The signed-in person only: the same data as a readable PDF (bundled fonts)."""
+    pdf = exports.personal_data_pdf(personal_data_sections.collect(request.user), user=request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="my-academy-data.pdf"'
     return response
 
 

@@ -112,6 +112,8 @@ MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
     "enrolment_detail": (enrolment_kwargs, {"GET": LEARNER_ONLY}),
     "profile": (lambda w: {}, {"GET": SIGNED_IN}),
     "personal_data": (lambda w: {}, {"GET": SIGNED_IN}),
+    "personal_data_csv": (lambda w: {}, {"GET": SIGNED_IN}),
+    "personal_data_pdf": (lambda w: {}, {"GET": SIGNED_IN}),
     "name_change_requests": (lambda w: {}, {"GET": STAFF_ONLY}),
     "invitation_request": (lambda w: {}, {"GET": OPEN}),
     "welcome": (welcome_kwargs, {"GET": OPEN}),
