@@ -17,6 +17,7 @@ installed the tests that need it skip locally and fail with ``CI=true``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -138,6 +139,9 @@ def s3_server_running() -> Iterator[S3Server]:
 
     from tests.faults.network import TcpSwitch
 
+    # The server's own line per request (werkzeug's request log, INFO) would cost more than the
+    # request in a test that makes thousands: warnings and errors only.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
