@@ -29,6 +29,13 @@
    the last certificate issued, and the worker's peak memory (main process and each pool
    process, sampled from /proc).
 
+3. With ``--pkcs11`` (or ``--pkcs11-only``, which skips parts 1 and 2): signing with the keys in a
+   PKCS#11 token against the same keys' work done with files, taking turns: ``signing.pdf_sign`` of
+   a certificate PDF (RSA-3072 in the token vs an RSA-3072 key file) and ``credential_sign`` of a
+   credential (Ed25519 in the token vs a key file). The token is the one the CERTIFICATE_PKCS11_*
+   variables name (its keys as they are), else a temporary SoftHSM2 token made here with
+   ``create_signing_key --pkcs11``'s helpers (Debian's softhsm2 package).
+
 The database named in DATABASE_URL is DROPPED and created again: give it its own name (the
 script refuses a name without "bench"). The broker's Redis database is emptied (FLUSHDB of that
 one database). Figures are printed, not asserted. Targets: the whole path at most 1.5 x the
@@ -450,11 +457,134 @@ def bench_worker(learners: int) -> None:
     redis_flushdb(settings.CELERY_BROKER_URL)
 
 
+def pkcs11_token_setup(workdir: Path) -> tuple[str, str, str]:
+    """The token of part 3 (after Django is set up): the one the CERTIFICATE_PKCS11_* settings
+    name, else a temporary SoftHSM2 token with development keys, named in this process's settings
+    only (so a worker of part 2 still signs with the key files). Returns what it is (for the
+    printout) and the labels of its PDF and credential keys."""
+    from django.conf import settings
+
+    from certificates import pkcs11
+
+    if settings.CERTIFICATE_PKCS11_MODULE:
+        return (
+            f"token {settings.CERTIFICATE_PKCS11_TOKEN_LABEL} of {settings.CERTIFICATE_PKCS11_MODULE}",
+            settings.CERTIFICATE_PKCS11_KEY_LABEL,
+            settings.CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL,
+        )
+    module = pkcs11.softhsm_module()
+    if module is None:
+        return "", "", ""
+    folder = workdir / "softhsm"
+    (folder / "tokens").mkdir(parents=True)
+    (folder / "softhsm2.conf").write_text(
+        f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n"
+    )
+    os.environ["SOFTHSM2_CONF"] = str(folder / "softhsm2.conf")
+    config = pkcs11.TokenSettings(module=module, token_label="bench", pin="246810")
+    pkcs11.softhsm_token_initialise("bench", pin=config.pin, so_pin="13579135")
+    made = pkcs11.development_token_keys_create(
+        config, directory=workdir / "keys", key_label="bench-signing", credential_key_label="bench-credential"
+    )
+    settings.CERTIFICATE_PKCS11_MODULE = module
+    settings.CERTIFICATE_PKCS11_TOKEN_LABEL = "bench"
+    settings.CERTIFICATE_PKCS11_PIN = config.pin
+    return f"a temporary SoftHSM2 token ({module})", made.key_label, made.credential_key_label
+
+
+def bench_pkcs11(runs: int, token: tuple[str, str, str]) -> None:
+    """Part 3: the same signatures with the token's keys and with key files, taking turns."""
+    import logging
+
+    logging.disable(logging.INFO)
+    from django.conf import settings
+
+    from certificates import credentials, pkcs11
+    from certificates.rendering import certificate_pdf_render
+    from certificates.services import certificate_context, credential_bytes
+    from certificates.signing import pdf_sign
+
+    description, key_label, credential_label = token
+    print(
+        f"3. Keys in a PKCS#11 token ({description or 'none'}) against key files, {runs} runs of each after a warm-up:"
+    )
+    if not (description and key_label):
+        print("  skipped: no CERTIFICATE_PKCS11_MODULE/_KEY_LABEL and no SoftHSM2 here (apt-get install softhsm2)")
+        return
+    certificate = sample_certificates()[0]
+    settings.CERTIFICATE_PKCS11_KEY_LABEL = settings.CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL = ""
+    credential = credential_signed(certificate)
+    unsigned = certificate_pdf_render(certificate_context(certificate), credential_json=credential_bytes(credential))
+    unsigned_credential = {k: v for k, v in credential.items() if k != "proof"}
+    file_key = credentials.credential_key()  # the file: no credential key label set
+    token_key = None
+    if credential_label:
+        settings.CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL = credential_label
+        token_key = credentials.credential_key()
+        settings.CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL = ""
+
+    def key_label_set(value: str, func):
+        def run():
+            settings.CERTIFICATE_PKCS11_KEY_LABEL = value
+            return func()
+
+        return run
+
+    file_pdf, token_pdf = time_paths(
+        [
+            ("PAdES signature, RSA-3072 key file", key_label_set("", lambda: pdf_sign(unsigned))),
+            (
+                f"PAdES signature, RSA-3072 in the token ({key_label})",
+                key_label_set(key_label, lambda: pdf_sign(unsigned)),
+            ),
+        ],
+        runs,
+        "signatures/s",
+    )
+    settings.CERTIFICATE_PKCS11_KEY_LABEL = ""
+    print(
+        f"  the token adds {(statistics.median(token_pdf) - statistics.median(file_pdf)) * 1000:+.1f} ms per PDF signature (medians)"
+    )
+    if token_key is None:
+        print("  credential: the token has no Ed25519 key named; the credential key stays a file")
+    else:
+        file_credential, token_credential = time_paths(
+            [
+                (
+                    "credential proof (eddsa-rdfc-2022), Ed25519 key file",
+                    lambda: credentials.credential_sign(unsigned_credential, key=file_key),
+                ),
+                (
+                    f"credential proof, Ed25519 in the token ({credential_label})",
+                    lambda: credentials.credential_sign(unsigned_credential, key=token_key),
+                ),
+            ],
+            runs,
+            "credentials/s",
+        )
+        extra = (statistics.median(token_credential) - statistics.median(file_credential)) * 1000
+        print(f"  the token adds {extra:+.1f} ms per credential proof (medians)")
+    print(f"  PKCS#11 sessions opened by this process: {pkcs11.sessions_opened()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renders", type=int, default=30)
     parser.add_argument("--learners", type=int, default=500)
+    parser.add_argument("--pkcs11", action="store_true", help="Also part 3: signing with keys in a PKCS#11 token.")
+    parser.add_argument("--pkcs11-only", action="store_true", help="Only part 3.")
     args = parser.parse_args()
+    if args.pkcs11_only:
+        with tempfile.TemporaryDirectory(prefix="bench-certificates-") as workdir:
+            setup_environment(Path(workdir))
+            import django
+
+            django.setup()
+            token = pkcs11_token_setup(Path(workdir))
+            if hasattr(os, "sched_setaffinity"):
+                os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+            bench_pkcs11(args.renders, token)
+        return
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         from benchdb import recreate_database
 
@@ -469,6 +599,8 @@ def main() -> None:
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for part 1
         bench_rendering(args.renders)
+        if args.pkcs11:
+            bench_pkcs11(args.renders, pkcs11_token_setup(Path(workdir)))
         if hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
         bench_worker(args.learners)
