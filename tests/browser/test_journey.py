@@ -255,11 +255,17 @@ def test_from_enrolment_to_revoked_certificate(browsing, academy, worker, tmp_pa
     assert_accessible(facilitator)
     boxes = facilitator.locator("input[type=checkbox][name=tick]")
     assert boxes.count() == 2 * total
-    for _ in range(boxes.count()):
-        box = tab_to(facilitator, lambda e: e["type"] == "checkbox" and e["name"] == "tick", what="a grid box")
-        assert not box["checked"]
-        facilitator.keyboard.press("Space")
-        assert focused(facilitator)["checked"]
+    # The grid is one Tab stop; the arrow keys move between its boxes (left to right along the
+    # first row, then down and back along the second).
+    tab_to(facilitator, lambda e: e["type"] == "checkbox" and e["name"] == "tick", what="a grid box")
+    for row in range(2):
+        for column in range(total):
+            assert not focused(facilitator)["checked"]
+            facilitator.keyboard.press("Space")
+            assert focused(facilitator)["checked"]
+            if column < total - 1:
+                facilitator.keyboard.press("ArrowRight" if row == 0 else "ArrowLeft")
+        facilitator.keyboard.press("ArrowDown")
     tab_to(facilitator, lambda e: e["tag"] == "textarea" or (e["tag"] == "input" and "evidence" in e["name"]))
     facilitator.keyboard.type("Shown during the fieldwork weekend.")
     tab_to(facilitator, lambda e: e["tag"] == "button" and "Save progress" in e["text"], what="Save progress")
