@@ -308,3 +308,46 @@ def test_rotation_switches_to_new_keys_and_what_the_old_ones_signed_still_verifi
     # Without the earlier key listed, the earlier credential would no longer verify.
     settings.CERTIFICATE_CREDENTIAL_PREVIOUS_KEYS = []
     assert not credentials.credential_verify(old_credential).valid
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_prefork_worker_signs_in_the_token(
+    celery_worker, in_token, token_keys, enrolment, other_learner, framework, facilitator
+):
+    """A prefork worker (two pool processes, forked after the main process preloaded the signing
+    code) opens its sessions in the pool processes: both certificates are issued, signed by the
+    token's key, their credentials by the token's Ed25519 key."""
+    import time
+
+    from django.conf import settings
+
+    env = {
+        name: str(getattr(settings, name))
+        for name in (
+            "CERTIFICATE_PKCS11_MODULE",
+            "CERTIFICATE_PKCS11_TOKEN_LABEL",
+            "CERTIFICATE_PKCS11_PIN",
+            "CERTIFICATE_PKCS11_KEY_LABEL",
+            "CERTIFICATE_PKCS11_CREDENTIAL_KEY_LABEL",
+        )
+    }
+    enrolments = [enrolment, other_learner.enrolments.get()]
+    with celery_worker(concurrency=2, **env):
+        for each in enrolments:
+            complete(each, framework, facilitator)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            states = list(Certificate.objects.filter(enrolment__in=enrolments).values_list("status", "failure_reason"))
+            if len(states) == 2 and all(status != Certificate.Status.PENDING for status, _reason in states):
+                break
+            time.sleep(0.3)
+    assert states == [(Certificate.Status.ISSUED, "")] * 2
+    token_certificate = pem_certificate(token_keys[1].certificate_pem).dump()
+    multibase = credentials.multikey_encode(pkcs11.ed25519_public_key(CREDENTIAL_KEY))
+    for certificate in Certificate.objects.filter(enrolment__in=enrolments):
+        data = certificate.pdf.open("rb").read()
+        assert signer_certificate(data).dump() == token_certificate
+        assert signing.pdf_signature_check(data).trusted
+        assert certificate.credential["proof"]["verificationMethod"].endswith("#" + multibase)
+        assert credentials.credential_verify(certificate.credential).valid
