@@ -210,10 +210,18 @@ def achievements_locked_message(*, learner) -> str:
     ) % {"learner": learner.full_name or learner.email}
 
 
+@dataclass(slots=True, frozen=True)
+class GridMark:
+    """An achievement as the grid shows it: when, and who recorded it."""
+
+    achieved_on: object  # datetime.date
+    recorded_by_name: str
+
+
 @dataclass(slots=True)
 class GridCell:
     competency: Competency
-    achievement: Achievement | None
+    achievement: GridMark | None
     checked: bool  # as drawn: achieved, or ticked in the form being shown again
     locked: bool  # achieved, behind an issued certificate: cannot be unticked
 
@@ -314,23 +322,15 @@ def cohort_progress_grid(*, cohort, domain_id: int | None = None, enrolment_id: 
     if enrolment_id is not None:
         enrolments = enrolments.filter(pk=enrolment_id)
     enrolments = list(enrolments)
-    achieved: dict[tuple[int, int], Achievement] = {}
+    achieved: dict[tuple[int, int], GridMark] = {}
     if enrolments and competencies:
-        required_ids = [c.pk for c in competencies]
-        achievements = Achievement.objects.filter(
-            enrolment_id__in=[e.pk for e in enrolments], competency_id__in=required_ids
-        ).select_related("recorded_by")
-        achievements = achievements.only(
-            "id",
-            "enrolment_id",
-            "competency_id",
-            "achieved_on",
-            "evidence",
-            "recorded_by__id",
-            "recorded_by__full_name",
-        )
-        for a in achievements:
-            achieved[(a.enrolment_id, a.competency_id)] = a
+        # Plain values, not model instances: 800 achievements and their recorders as objects cost
+        # more than the rest of the page.
+        marks = Achievement.objects.filter(
+            enrolment_id__in=[e.pk for e in enrolments], competency_id__in=[c.pk for c in competencies]
+        ).values_list("enrolment_id", "competency_id", "achieved_on", "recorded_by__full_name")
+        for enrolment_pk, competency_pk, achieved_on, recorded_by_name in marks:
+            achieved[(enrolment_pk, competency_pk)] = GridMark(achieved_on, recorded_by_name or "")
     locked = locked_enrolment_ids(e.pk for e in enrolments)
     rows = []
     for enrolment in enrolments:

@@ -13,7 +13,7 @@ register = template.Library()
 
 def _recorded(achievement, cache: dict) -> str:
     """ "Recorded by Fay Facilitator on 1 Feb 2026", escaped (the same few texts recur)."""
-    who = achievement.recorded_by.full_name if achievement.recorded_by_id and achievement.recorded_by else ""
+    who = achievement.recorded_by_name
     key = (who, achievement.achieved_on)
     if key not in cache:
         cache[key] = escape(
