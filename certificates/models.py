@@ -257,3 +257,31 @@ class CertificateIntegrityCheck(models.Model):
 
     def __str__(self):
         return f"{self.started_at:%Y-%m-%d %H:%M}: {self.failures} of {self.checked} failed"
+
+
+class VerificationLookupCount(models.Model):
+    """How many verification look-ups of one kind were made in one week (weeks start on Monday).
+
+    Only the count: no code, no certificate, no address, nothing about who looked. Counted by
+    ``certificates.lookup_counts.lookup_record`` with an atomic upsert; read by
+    ``certificates.selectors.verification_counts_per_week``."""
+
+    class Kind(models.TextChoices):
+        VERIFY_PAGE = "verify_page", _("Verification page")
+        CREDENTIAL_JSON = "credential_json", _("Credential (JSON)")
+        FILE_CHECK = "file_check", _("File check")
+
+    week_starting = models.DateField(_("week starting"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    count = models.PositiveBigIntegerField(_("look-ups"), default=0)
+
+    class Meta:
+        verbose_name = _("verification look-up count")
+        verbose_name_plural = _("verification look-up counts")
+        ordering = ["week_starting", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["week_starting", "kind"], name="verificationlookupcount_unique_week_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.week_starting}: {self.count} {self.kind}"

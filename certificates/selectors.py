@@ -159,3 +159,20 @@ def integrity_failures() -> int:
         .first()
     )
     return last or 0
+
+
+def verification_counts_per_week(start: datetime.date, end: datetime.date) -> list[dict]:
+    """Verification look-ups per week from the week of ``start`` to the week of ``end``, both
+    included: one dict per week that has any, in order, ``{"week_starting": date, "verify_page":
+    n, "credential_json": n, "file_check": n}`` (0 for a kind with none). One query."""
+    from .lookup_counts import week_starting
+    from .models import VerificationLookupCount
+
+    kinds = VerificationLookupCount.Kind.values
+    weeks: dict[datetime.date, dict] = {}
+    for row in VerificationLookupCount.objects.filter(
+        week_starting__gte=week_starting(start), week_starting__lte=week_starting(end)
+    ).order_by("week_starting"):
+        week = weeks.setdefault(row.week_starting, {"week_starting": row.week_starting, **dict.fromkeys(kinds, 0)})
+        week[row.kind] = row.count
+    return list(weeks.values())

@@ -22,7 +22,8 @@ from academy.storage import storage_errors
 from .file_check import FILE_CHECK_OUTCOMES, file_check_outcome  # noqa: F401 (re-exported)
 from .file_check import file_check as file_check_run
 from .forms import FileCheckForm, VerificationCodeForm
-from .models import Certificate
+from .lookup_counts import lookup_record
+from .models import Certificate, VerificationLookupCount
 from .selectors import (
     certificate_credential_public,
     certificate_for_download,
@@ -132,7 +133,9 @@ def verify(request, code: str):
         return redirect("certificates:verify", code=canonical)
     certificate = _verification(request, code) if canonical else None
     if certificate is None:
-        return render(request, "certificates/verify_unknown.html", {"code": code[:40]}, status=404)
+        response = render(request, "certificates/verify_unknown.html", {"code": code[:40]}, status=404)
+        lookup_record(VerificationLookupCount.Kind.VERIFY_PAGE)  # a count only (no code, no address)
+        return response
     response = render(
         request,
         "certificates/verify.html",
@@ -144,6 +147,7 @@ def verify(request, code: str):
     )
     visibility = {"private": True} if request.user.is_authenticated else {"public": True}
     patch_cache_control(response, max_age=settings.VERIFICATION_MAX_AGE, **visibility)
+    lookup_record(VerificationLookupCount.Kind.VERIFY_PAGE)  # a count only (no code, no address)
     return response
 
 
@@ -157,6 +161,7 @@ def file_check(request):
     if request.method != "POST" or not form.is_valid():
         return render(request, "certificates/file_check.html", {"file_form": form}, status=200)
     upload = form.cleaned_data["file"]
+    lookup_record(VerificationLookupCount.Kind.FILE_CHECK)  # a count only
     result = file_check_run(b"".join(upload.chunks()), upload.name or "")
     return render(
         request,
@@ -251,6 +256,7 @@ def credential_json(request, code: str):
     says so). Unknown, pending and failed certificates: 404. Public, cacheable like the
     verification page (``VERIFICATION_MAX_AGE``), readable from any origin (wallets)."""
     certificate = _credential_certificate(request, code)
+    lookup_record(VerificationLookupCount.Kind.CREDENTIAL_JSON)  # a count only
     if certificate is None:
         response = JsonResponse({"error": "No issued certificate has this code."}, status=404)
         response["Cache-Control"] = "no-store"

@@ -134,7 +134,7 @@ def test_a_revoked_certificate_still_serves_its_credential(client, completed_cer
 def test_credential_json_query_count_is_bounded(client, completed_certificate, django_assert_max_num_queries):
     url = reverse("certificates:credential_json", kwargs={"code": completed_certificate.verification_code})
     client.get(url)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(2 + 2):  # + the look-up counter's upsert and, in a test, its savepoint
         assert client.get(url).status_code == 200
 
 
