@@ -1,8 +1,8 @@
 """The certificates app's gauges for ``/metrics`` (``academy.metrics``, found by autodiscovery).
 
-One aggregate query over pending and failed certificates (the status index), and the last
-integrity check's failure count from ``certificates.selectors.integrity_failures()`` when that
-selector exists (``check_certificates``). No learner is named: counts and ages only.
+One aggregate query over pending and failed certificates (the status index), and the latest
+integrity check's failure count (``certificates.selectors.integrity_failures()``, recorded by
+``check_certificates``). No learner is named: counts and ages only.
 """
 
 from __future__ import annotations
@@ -45,18 +45,11 @@ def certificates_waiting() -> list:
 
 @source("certificate_integrity")
 def certificate_integrity() -> list:
-    """The last integrity check's failures; nothing before a first run (or without the check)."""
-    integrity_failures = getattr(selectors, "integrity_failures", None)
-    if integrity_failures is None:
-        return []
-    failures = integrity_failures()
-    if failures is None:
-        return []
-    count = failures if isinstance(failures, int) else len(failures)
+    """The latest finished integrity check's failures (0 before a first run; one query)."""
     return [
         gauge(
             "academy_certificate_integrity_failures",
-            "Issued certificates whose stored file was missing, changed or no longer valid at the last check.",
-            count,
+            "Stored certificate files that were missing, changed or no longer valid at the last check.",
+            selectors.integrity_failures(),
         )
     ]
