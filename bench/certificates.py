@@ -34,7 +34,10 @@
    a certificate PDF (RSA-3072 in the token vs an RSA-3072 key file) and ``credential_sign`` of a
    credential (Ed25519 in the token vs a key file). The token is the one the CERTIFICATE_PKCS11_*
    variables name (its keys as they are), else a temporary SoftHSM2 token made here with
-   ``create_signing_key --pkcs11``'s helpers (Debian's softhsm2 package).
+   ``create_signing_key --pkcs11``'s helpers (Debian's softhsm2 package). The file path can be
+   the slower: pyHanko's ``SimpleSigner`` loads its private key again for every signature, and
+   cryptography checks an RSA key as it loads it (hundreds of ms for RSA-3072 on a busy machine),
+   while the token's signer keeps a handle to its key.
 
 The database named in DATABASE_URL is DROPPED and created again: give it its own name (the
 script refuses a name without "bench"). The broker's Redis database is emptied (FLUSHDB of that
@@ -543,7 +546,7 @@ def bench_pkcs11(runs: int, token: tuple[str, str, str]) -> None:
     )
     settings.CERTIFICATE_PKCS11_KEY_LABEL = ""
     print(
-        f"  the token adds {(statistics.median(token_pdf) - statistics.median(file_pdf)) * 1000:+.1f} ms per PDF signature (medians)"
+        f"  token minus file: {(statistics.median(token_pdf) - statistics.median(file_pdf)) * 1000:+.1f} ms per PDF signature (medians)"
     )
     if token_key is None:
         print("  credential: the token has no Ed25519 key named; the credential key stays a file")
@@ -563,7 +566,7 @@ def bench_pkcs11(runs: int, token: tuple[str, str, str]) -> None:
             "credentials/s",
         )
         extra = (statistics.median(token_credential) - statistics.median(file_credential)) * 1000
-        print(f"  the token adds {extra:+.1f} ms per credential proof (medians)")
+        print(f"  token minus file: {extra:+.1f} ms per credential proof (medians)")
     print(f"  PKCS#11 sessions opened by this process: {pkcs11.sessions_opened()}")
 
 

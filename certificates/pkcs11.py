@@ -398,10 +398,12 @@ def pades_signer(*, chain: list, certificate_path: str):
     from the token or ``certificate_path``; ``chain``: other certificates to embed. Must be used
     inside ``token_use`` (which this calls, and which may be nested)."""
     config = token_settings()
+    mtime = os.path.getmtime(certificate_path) if certificate_path and os.path.isfile(certificate_path) else None
+    cache_key = (config.key_label, config.cert_label, certificate_path, mtime, tuple(c.dump() for c in chain))
 
     def build(session, objects):
         cached = objects.get("pades")
-        if cached is not None and cached[0] == (config.key_label, config.cert_label, certificate_path):
+        if cached is not None and cached[0] == cache_key:
             return cached[1]
         from pkcs11 import ObjectClass
         from pyhanko.keys import load_cert_from_pemder
@@ -433,7 +435,7 @@ def pades_signer(*, chain: list, certificate_path: str):
             # Hash here, sign the digest in the token: SoftHSM2 has no combined ECDSA-with-SHA-256.
             use_raw_mechanism=certificate.public_key.algorithm == "ec",
         )
-        objects["pades"] = ((config.key_label, config.cert_label, certificate_path), signer)
+        objects["pades"] = (cache_key, signer)
         return signer
 
     return token_use(build, config)

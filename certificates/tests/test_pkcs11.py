@@ -172,9 +172,12 @@ def test_the_independent_verifier_accepts_a_credential_signed_in_the_token(
 def test_a_lost_session_is_reopened_and_signing_goes_on(in_token, unsigned_pdf):
     signing.pdf_sign(unsigned_pdf)
     opened = pkcs11.sessions_opened()
+    kept = signing.signer_get()
+    assert signing.signer_get() is kept  # one signer per session, not one per certificate
     # The module restarted behind the signer's back: every session handle of this process is dead.
     pkcs11.library_restart(in_token.module)
     signed = signing.pdf_sign(unsigned_pdf)
+    assert signing.signer_get() is not kept
     assert signing.pdf_signature_check(signed).valid
     assert len(credentials.credential_key().private_key.sign(b"data")) == 64
     assert pkcs11.sessions_opened() == opened + 1
