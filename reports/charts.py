@@ -118,7 +118,11 @@ def bar_chart(
     values = [value for _name, numbers in series for value in numbers]
     height = max(300, 60 + 40 * len(labels) * max(1, len(series))) if horizontal else 400
     chart = _chart(
-        "hbar" if horizontal else "bar", for_print=for_print, height=min(height, 1200), show_legend=len(series) > 1
+        "hbar" if horizontal else "bar",
+        for_print=for_print,
+        height=min(height, 1200),
+        show_legend=len(series) > 1,
+        x_label_rotation=-45 if not horizontal and len(labels) > 6 else 0,
     )
     chart.x_labels = list(labels)
     chart.y_labels = _ticks(values)

@@ -36,19 +36,20 @@ class ReportFilterForm(forms.Form):
     start = forms.DateField(
         label=_("From"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Enter the first day as a date, such as 2026-01-31.")},
     )
     end = forms.DateField(
         label=_("To"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Enter the last day as a date, such as 2026-12-31.")},
     )
     programme = forms.ModelChoiceField(
         label=_("Programme"),
         queryset=Programme.objects.none(),
         required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
         empty_label=_("All programmes"),
         error_messages={"invalid_choice": _("Choose one of the programmes listed.")},
     )
@@ -56,6 +57,7 @@ class ReportFilterForm(forms.Form):
         label=_("Partner organisation"),
         queryset=PartnerOrganisation.objects.none(),
         required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
         empty_label=_("All partner organisations"),
         error_messages={"invalid_choice": _("Choose one of the partner organisations listed.")},
     )
@@ -63,6 +65,7 @@ class ReportFilterForm(forms.Form):
         label=_("Cohort"),
         queryset=Cohort.objects.none(),
         required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
         empty_label=_("All cohorts"),
         error_messages={"invalid_choice": _("Choose one of the cohorts listed.")},
     )

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from . import charts
-from .selectors import Report
+from .selectors import STALLED_DOWNLOADED, Report
 
 
 @dataclass
@@ -118,11 +118,8 @@ def domains_section(report: Report) -> Section:
         key="domains",
         title=_("Competencies shown, by domain"),
         summary=summary,
-        header=[_("Domain"), _("Core or course-specific"), _("Competencies shown"), _("Learners")],
-        rows=[
-            [row.domain, _("Core") if row.is_core else _("Course-specific"), row.achievements, row.learners]
-            for row in rows
-        ],
+        header=[_("Domain"), _("Core or course-specific"), _("Competencies shown")],
+        rows=[[row.domain, _("Core") if row.is_core else _("Course-specific"), row.achievements] for row in rows],
         chart={
             "kind": "bar",
             "horizontal": True,
@@ -165,22 +162,25 @@ def verification_section(report: Report) -> Section | None:
     weeks = report.verification
     if weeks is None:
         return None
-    lookups, checks = sum(row.lookups for row in weeks), sum(row.file_checks for row in weeks)
+    lookups = sum(row.lookups for row in weeks)
+    credentials = sum(row.credential_lookups for row in weeks)
+    checks = sum(row.file_checks for row in weeks)
     return Section(
         key="verification",
         title=_("Certificates checked, by week"),
         summary=_(
-            "In this period certificates were looked up %(lookups)s times and files were checked "
-            "%(checks)s times, across the whole Academy."
+            "In this period the verification page was opened %(lookups)s times, credentials were "
+            "fetched %(credentials)s times and files were checked %(checks)s times, across the whole Academy."
         )
-        % {"lookups": _n(lookups), "checks": _n(checks)},
-        header=[_("Week beginning"), _("Look-ups by code"), _("File checks")],
-        rows=[[date_format(row.week, "j M Y"), row.lookups, row.file_checks] for row in weeks],
+        % {"lookups": _n(lookups), "credentials": _n(credentials), "checks": _n(checks)},
+        header=[_("Week beginning"), _("Verification page"), _("Credential fetched"), _("File checks")],
+        rows=[[date_format(row.week, "j M Y"), row.lookups, row.credential_lookups, row.file_checks] for row in weeks],
         chart={
             "kind": "line",
             "labels": [date_format(row.week, "j M") for row in weeks],
             "series": [
-                (_("Look-ups by code"), [row.lookups for row in weeks]),
+                (_("Verification page"), [row.lookups for row in weeks]),
+                (_("Credential fetched"), [row.credential_lookups for row in weeks]),
                 (_("File checks"), [row.file_checks for row in weeks]),
             ],
         }
@@ -201,11 +201,20 @@ def stalled_section(report: Report, *, every_one: bool = False) -> Section:
             report.stalled_total,
         ) % {"total": _n(report.stalled_total)}
     notes = []
-    if not every_one and shown < report.stalled_total:
-        notes.append(
-            _("The %(shown)s who have waited longest are listed here; the downloads list all of them.")
-            % {"shown": _n(shown)}
-        )
+    if shown < report.stalled_total:
+        if every_one:
+            notes.append(
+                _(
+                    "The %(shown)s who have waited longest are listed; choose a programme or a cohort to "
+                    "list the others."
+                )
+                % {"shown": _n(shown)}
+            )
+        else:
+            notes.append(
+                _("The %(shown)s who have waited longest are listed here; the downloads list up to %(most)s.")
+                % {"shown": _n(shown), "most": _n(STALLED_DOWNLOADED)}
+            )
     return Section(
         key="stalled",
         title=_("Learners who have stalled"),
@@ -236,39 +245,28 @@ def stalled_section(report: Report, *, every_one: bool = False) -> Section:
 
 
 def reach_sections(report: Report) -> list[Section]:
-    """The equality-monitoring tables (already suppressed by ``reports.selectors_reach``)."""
+    """The equality-monitoring tables, already suppressed by ``reports.selectors_reach`` (counts
+    below 5 shown as "fewer than 5", totals adjusted); tables only, as a hidden count has no bar."""
     if report.reach is None:
         return []
     sections = []
-    for index, table in enumerate(report.reach):
-        title = str(_table_value(table, "title", "question", default=_("Reach")))
-        rows = _table_value(table, "rows", default=[])
-        header = _table_value(table, "header", default=[_("Answer"), _("Learners")])
+    for table in report.reach:
+        rows = [[row.label, row.cell.display] for row in table.rows]
+        rows.append([_("Total"), table.total_display])
         sections.append(
             Section(
-                key=f"reach-{index}",
-                title=title,
-                summary=str(
-                    _table_value(
-                        table,
-                        "summary",
-                        default=_("Counts below 5 are shown as “fewer than 5”, and totals are adjusted to match."),
-                    )
+                key=f"reach-{table.question}",
+                title=_("Reach: %(question)s") % {"question": table.title},
+                summary=_(
+                    "Of the learners of these cohorts (whenever they enrolled) who chose to answer the "
+                    "optional equality questions; no count of fewer than 5 is shown."
                 ),
-                header=[str(cell) for cell in header],
-                rows=[[str(cell) if not isinstance(cell, int) else cell for cell in row] for row in rows],
+                header=[_("Answer"), _("Learners")],
+                rows=rows,
+                notes=[table.note] if table.note else [],
             )
         )
     return sections
-
-
-def _table_value(table, *names, default=None):
-    for name in names:
-        if isinstance(table, dict) and name in table:
-            return table[name]
-        if hasattr(table, name):
-            return getattr(table, name)
-    return default
 
 
 def report_sections(report: Report, *, every_stalled: bool = False) -> list[Section]:

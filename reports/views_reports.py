@@ -71,7 +71,7 @@ def _download(form, *, title: str, stem: str, kind: str, verification: bool) -> 
     if not form.is_valid():
         return _invalid(form)
     scope = form.scope()
-    report = selectors.report(scope, verification=verification, stalled_limit=None)
+    report = selectors.report(scope, verification=verification, stalled_limit=selectors.STALLED_DOWNLOADED)
     parts = sections.report_sections(report, every_stalled=True)
     heading = _heading(scope, title)
     if kind == "csv":
