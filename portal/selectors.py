@@ -146,7 +146,8 @@ class LearnerListFilters:
             return value if value in {c for c, _label in choices} else default
 
         return cls(
-            q=" ".join(str(query.get("q", "")).split())[:NAME_MAX_LENGTH],
+            # NUL and other control characters cannot be searched for (PostgreSQL refuses NUL).
+            q=" ".join("".join(ch for ch in str(query.get("q", "")) if ch.isprintable()).split())[:NAME_MAX_LENGTH],
             status=pick("status", STATUS_CHOICES),
             progress=pick("progress", PROGRESS_CHOICES),
             sort=pick("sort", SORT_CHOICES, "name"),

@@ -116,3 +116,9 @@ def test_viewer_may_look_and_filter_but_not_change(client, viewer, big_cohort):
 def test_another_organisation_gets_404(client, other_coordinator, big_cohort):
     client.force_login(other_coordinator)
     assert _get(client, big_cohort, q="Learner").status_code == 404
+
+
+def test_a_search_with_control_characters_is_not_an_error(coordinator_client, cohort, enrolment):
+    response = _get(coordinator_client, cohort, q="Zo\x00ë\u202e")
+    assert response.status_code == 200
+    assert _names(response.content.decode()) == ["Zoë Ó'Brien-Łukasz"]
