@@ -354,3 +354,15 @@ def test_a_real_prefork_worker_signs_in_the_token(
         assert signing.pdf_signature_check(data).trusted
         assert certificate.credential["proof"]["verificationMethod"].endswith("#" + multibase)
         assert credentials.credential_verify(certificate.credential).valid
+
+
+def test_without_softhsm_a_ci_run_fails_and_a_local_run_skips(monkeypatch):
+    from tests.support.softhsm import require_softhsm
+
+    monkeypatch.setattr(pkcs11, "softhsm_module", lambda: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true: the SoftHSM2 module"):
+        require_softhsm()
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install softhsm2"):
+        require_softhsm()
