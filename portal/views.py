@@ -6,7 +6,8 @@ Every page and export is personal (names, email addresses, progress): ``never_ca
 Who may see what (``portal/tests/test_permissions.py`` walks every URL for every role):
 - anonymous visitors are sent to sign in;
 - people with no partner membership (learners) get 404 everywhere;
-- viewers read their own organisations' pages; every page that changes something gives them 404;
+- viewers read their own organisations' pages; every page that changes something gives them 403
+  with a page saying they can look but not change (academy.permissions.ReadOnlyAccess);
 - coordinators read and act on their own organisations' cohorts and learners;
 - staff read and act on every organisation's pages, as a coordinator would;
 - anything of another organisation gives 404;
@@ -18,6 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.text import slugify
@@ -26,6 +28,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from academy.permissions import ReadOnlyAccess
 from partners import selectors as partner_selectors
 from programmes import selectors as programme_selectors
 from programmes import services as programme_services
@@ -44,7 +47,19 @@ def _posted(request):
 
 
 def _cohort(request, cohort_id, *, write=False):
-    return get_object_or_404(selectors.cohorts_for(user=request.user, write=write), pk=cohort_id)
+    cohort = selectors.cohorts_for(user=request.user, write=write).filter(pk=cohort_id).first()
+    if cohort is None and write:
+        # A viewer of the cohort's own organisation is told they can look but not change (403);
+        # anyone else still gets 404, so nobody learns that another organisation's cohort exists.
+        readable = selectors.cohorts_for(user=request.user).filter(pk=cohort_id).first()
+        if readable is not None:
+            raise ReadOnlyAccess(
+                organisation_name=readable.partner.name,
+                back_url=reverse("partners:cohort_detail", kwargs={"cohort_id": readable.pk}),
+            )
+    if cohort is None:
+        raise Http404
+    return cohort
 
 
 def _enrolment(cohort, enrolment_id):
@@ -90,7 +105,12 @@ def portal(request):
 @GET_POST
 def cohort_create(request, org_slug):
     """Coordinators of the organisation, and staff: start a cohort."""
-    organisation = get_object_or_404(partner_selectors.organisations_for(user=request.user, write=True), slug=org_slug)
+    organisation = partner_selectors.organisations_for(user=request.user, write=True).filter(slug=org_slug).first()
+    if organisation is None:
+        readable = partner_selectors.organisations_for(user=request.user).filter(slug=org_slug).first()
+        if readable is not None:  # a viewer: they can look but not change (others get 404)
+            raise ReadOnlyAccess(organisation_name=readable.name, back_url=reverse("partners:portal"))
+        raise Http404
     form = CohortForm(_posted(request), organisation=organisation)
     if request.method == "POST" and form.is_valid():
         try:

@@ -134,3 +134,28 @@ def test_404_reveals_nothing_about_another_organisations_cohort(other_coordinato
     assert page(real) == page(missing)
     assert cohort.name not in real.content.decode()
     _layout(real.content.decode())
+
+
+@override_settings(DEBUG=False)
+def test_viewer_on_a_coordinator_only_page_is_told_they_can_look(viewer, other_coordinator, cohort, partner):
+    client = Client(raise_request_exception=False)
+    client.force_login(viewer)
+    for url in (f"/partners/cohorts/{cohort.pk}/edit/", f"/partners/organisations/{partner.slug}/cohorts/new/"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        body = response.content.decode()
+        _layout(body)
+        assert "You can look but not change" in body
+        assert "You are a viewer at Hackney Community Voices" in body
+    assert (
+        f'href="/partners/cohorts/{cohort.pk}/"' in client.get(f"/partners/cohorts/{cohort.pk}/enrol/").content.decode()
+    )
+    # A POST that would change something is refused the same way, and changes nothing.
+    response = client.post(f"/partners/cohorts/{cohort.pk}/edit/", {"name": "Renamed"})
+    assert response.status_code == 403
+    cohort.refresh_from_db()
+    assert cohort.name == "Hackney spring cohort"
+    # Another organisation's coordinator still learns nothing: 404.
+    client.force_login(other_coordinator)
+    assert client.get(f"/partners/cohorts/{cohort.pk}/edit/").status_code == 404
+    assert client.get(f"/partners/organisations/{partner.slug}/cohorts/new/").status_code == 404

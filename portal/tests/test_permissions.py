@@ -3,8 +3,9 @@
 Decisions, applied everywhere:
 - anonymous visitors are redirected to sign in (302);
 - a signed-in person with no partner membership (a learner) gets 404;
-- a viewer reads their organisation's pages; every page that changes something gives a viewer 404
-  (not 403: the portal never confirms what exists beyond what someone may use);
+- a viewer reads their organisation's pages; every page that changes something gives a viewer 403
+  with a page saying they can look but not change (the cohort is theirs to see, so this reveals
+  nothing; another organisation's objects are always 404);
 - a coordinator reads and acts on their own organisation's cohorts and learners;
 - a coordinator of ANOTHER organisation gets 404 for everything of this one (they still see their
   own portal front page and the template, which hold nothing of this organisation);
@@ -48,7 +49,9 @@ READ = {
 }
 ANY_MEMBER = {**READ, "other_coordinator": 200}
 # A write page shown (GET) or re-shown with errors after an empty POST.
-WRITE_FORM = {**READ, "viewer": 404}
+# A viewer may see the cohort, so is told they can look but not change (403, never for another
+# organisation's cohort: that is 404).
+WRITE_FORM = {**READ, "viewer": 403}
 # An action: success redirects back to the cohort.
 WRITE_ACTION = {**WRITE_FORM, "coordinator": 302, "staff": 302}
 OWNER_ONLY_GET = {**WRITE_FORM, "staff": 404}
