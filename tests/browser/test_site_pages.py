@@ -114,6 +114,13 @@ def test_error_pages(browsing, live_server, settings, viewer, coordinator, other
     assert cohort.name not in stranger.content()
     check(stranger, "404-other-organisation", width=width)
 
+    # A viewer on a coordinator-only page of their own organisation: they can look but not change.
+    looker = signed_in(browsing, "viewer", viewer, live_server)
+    expect_status(looker, f"/partners/cohorts/{cohort.pk}/edit/", 403)
+    assert looker.get_by_role("heading", name="You can look but not change").is_visible()
+    assert looker.get_by_role("link", name="Go back to what you can see").is_visible()
+    check(looker, "403-viewer", width=width)
+
     # A refused form (the CSRF cookie is gone): the site's own page, nothing changed.
     learner_page = signed_in(browsing, "coordinator", coordinator, live_server)
     expect_status(learner_page, "/my/profile/", 200)
