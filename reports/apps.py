@@ -6,3 +6,6 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reports"
     verbose_name = _("Reports and equality monitoring")
+
+    def ready(self):
+        from . import personal_data  # noqa: F401  (the data export's section)

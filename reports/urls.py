@@ -3,7 +3,7 @@ equality-monitoring questions. Every URL here is in ``tests/test_permission_matr
 
 from django.urls import path
 
-from . import views_reports
+from . import views, views_reports
 
 app_name = "reports"
 
@@ -29,3 +29,11 @@ urlpatterns += [
     ),
 ]
 # --- end of the staff and partner reports ---
+
+# --- The learner's own equality-monitoring pages (reports/views.py) ---
+urlpatterns += [
+    path("my/equality-questions/", views.equality_questions, name="equality_questions"),
+    path("my/equality-answers/", views.equality_answers, name="equality_answers"),
+    path("my/equality-answers/withdraw/", views.equality_withdraw, name="equality_withdraw"),
+]
+# --- end of the equality-monitoring pages ---

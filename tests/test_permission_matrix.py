@@ -130,6 +130,14 @@ MATRIX: dict[str, tuple[Callable, dict[str, dict]]] = {
         {"GET": GRID, "POST": GRID_POST},
     ),
     "programmes:cohort_invite": (cohort_kwargs, {"GET": STAFF_ONLY, "POST": STAFF_ONLY}),
+    # The learner's own equality-monitoring pages (reports/views.py): each person only ever
+    # reaches their own answers (no URL names anyone else's); POST {} is refused for want of consent.
+    "reports:equality_questions": (lambda w: {}, {"GET": SIGNED_IN, "POST": SIGNED_IN}),
+    "reports:equality_answers": (lambda w: {}, {"GET": SIGNED_IN}),
+    "reports:equality_withdraw": (
+        lambda w: {},
+        {"GET": {**everyone(405), "anonymous": LOGIN}, "POST": {**everyone(302), "anonymous": LOGIN}},
+    ),
     # Staff reports and each partner's report (reports/views_reports.py)
     "reports:staff_report": (lambda w: {}, {"GET": STAFF_ONLY}),
     "reports:staff_report_csv": (lambda w: {}, {"GET": STAFF_ONLY}),
