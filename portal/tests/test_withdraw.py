@@ -182,13 +182,20 @@ def test_resend_every_pending_invitation_asks_then_sends(coordinator_client, coh
 
 
 def test_viewer_cannot_withdraw_or_reinstate(client, viewer, cohort, enrolment):
+    """A viewer is told they can look but not change (403); nothing is written."""
     client.force_login(viewer)
-    assert client.get(reverse("partners:enrolment_withdraw", args=[cohort.pk, enrolment.pk])).status_code == 404
-    assert (
-        client.post(
-            reverse("partners:enrolments_withdraw", args=[cohort.pk]), {"enrolment": [enrolment.pk]}
-        ).status_code
-        == 404
-    )
+    assert client.get(reverse("partners:enrolment_withdraw", args=[cohort.pk, enrolment.pk])).status_code == 403
+    bulk = client.post(reverse("partners:enrolments_withdraw", args=[cohort.pk]), {"enrolment": [enrolment.pk]})
+    assert bulk.status_code == 403
+    enrolment_withdraw(enrolment=enrolment)
+    reinstate = client.post(reverse("partners:enrolment_reinstate", args=[cohort.pk, enrolment.pk]))
+    assert reinstate.status_code == 403
     enrolment.refresh_from_db()
-    assert enrolment.status == Enrolment.Status.ACTIVE
+    assert enrolment.status == Enrolment.Status.WITHDRAWN
+
+
+def test_another_organisation_gets_404(client, other_coordinator, cohort, enrolment):
+    client.force_login(other_coordinator)
+    assert client.get(reverse("partners:enrolment_withdraw", args=[cohort.pk, enrolment.pk])).status_code == 404
+    assert client.get(reverse("partners:invitations_resend_all", args=[cohort.pk])).status_code == 404
+    assert client.post(reverse("partners:enrolment_reinstate", args=[cohort.pk, enrolment.pk])).status_code == 404
