@@ -16,14 +16,18 @@ def certificate_on_enrolment_completed(sender, enrolment, **kwargs):
 
 
 def enrolments_with_issued_certificate(enrolment_ids: list[int]) -> set[int]:
-    """The enrolments whose certificate is issued (not revoked): their achievements are locked
-    until staff revoke it (one query)."""
+    """The enrolments whose certificate is issued (not revoked), or being reissued (the earlier
+    version stands meanwhile, and the public page says it is valid): their achievements are
+    locked until staff revoke it (one query)."""
+    from django.db.models import Q
+
     from .models import Certificate
 
+    standing = Q(status=Certificate.Status.ISSUED) | Q(
+        status__in=(Certificate.Status.PENDING, Certificate.Status.FAILED), version__gt=1
+    )
     return set(
-        Certificate.objects.filter(enrolment_id__in=enrolment_ids, status=Certificate.Status.ISSUED).values_list(
-            "enrolment_id", flat=True
-        )
+        Certificate.objects.filter(standing, enrolment_id__in=enrolment_ids).values_list("enrolment_id", flat=True)
     )
 
 

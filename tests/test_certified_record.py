@@ -134,6 +134,17 @@ def test_the_service_refuses_until_the_certificate_is_revoked(certified, enrolme
     assert achievement_remove(enrolment=enrolment, competency=c[0], removed_by=facilitator) is True
 
 
+def test_a_certificate_being_reissued_still_locks(certified, enrolment, framework, facilitator, staff_user):
+    from certificates.services import certificate_reissue
+
+    certificate_reissue(certificate=certified, reissued_by=staff_user, reason="Name corrected")
+    certified.refresh_from_db()
+    assert certified.status == Certificate.Status.PENDING and certified.version == 2
+    # The earlier version stands on the public page meanwhile, so its record stays true too.
+    with pytest.raises(ValidationError, match="revoke the certificate first"):
+        achievement_remove(enrolment=enrolment, competency=framework["competencies"][0], removed_by=facilitator)
+
+
 def test_a_pending_or_failed_certificate_does_not_lock(settings, tmp_path, enrolment, framework, facilitator):
     settings.MEDIA_ROOT = tmp_path
     c = framework["competencies"]
