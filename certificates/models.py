@@ -104,7 +104,12 @@ class Certificate(models.Model):
                 name="certificate_issued_has_pdf_hash",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="certificate_status_created_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="certificate_status_created_idx"),
+            # Reports: certificates issued, and revoked, in a period.
+            models.Index(fields=["issued_at"], name="certificate_issued_idx"),
+            models.Index(fields=["revoked_at"], name="certificate_revoked_idx"),
+        ]
 
     def __str__(self):
         return f"{self.verification_code} ({self.get_status_display()})"
