@@ -199,3 +199,41 @@ def test_months_of_a_period():
         datetime.date(2026, 1, 1),
         datetime.date(2026, 2, 1),
     ]
+
+
+def test_verification_per_week_every_week_with_zeros(db):
+    from certificates.models import VerificationLookupCount
+
+    Kind = VerificationLookupCount.Kind
+    VerificationLookupCount.objects.bulk_create(
+        [
+            VerificationLookupCount(week_starting=datetime.date(2026, 3, 2), kind=Kind.VERIFY_PAGE, count=7),
+            VerificationLookupCount(week_starting=datetime.date(2026, 3, 2), kind=Kind.FILE_CHECK, count=2),
+            VerificationLookupCount(week_starting=datetime.date(2026, 3, 16), kind=Kind.CREDENTIAL_JSON, count=3),
+            VerificationLookupCount(week_starting=datetime.date(2026, 4, 6), kind=Kind.VERIFY_PAGE, count=99),
+        ]
+    )
+    # 4 March (a Wednesday) to 22 March: the weeks of 2, 9 and 16 March.
+    weeks = selectors.verification_by_week(ReportScope(start=datetime.date(2026, 3, 4), end=datetime.date(2026, 3, 22)))
+    assert [(w.week.day, w.lookups, w.credential_lookups, w.file_checks) for w in weeks] == [
+        (2, 7, 0, 2),
+        (9, 0, 0, 0),
+        (16, 0, 3, 0),
+    ]
+
+
+def test_reach_counts_the_cohorts_learners_whenever_enrolled(world):
+    """Reach is of whole cohorts, never of a movable period: e7 (enrolled before the period) counts.
+    Six of Hackney's learners answered (all "prefer not to say"), and one of Newham's, who is not
+    counted; the tables come suppressed from reports.selectors_reach."""
+    from django.utils import timezone
+
+    from reports.models import EqualityMonitoringAnswers
+
+    for key in ("e1", "e2", "e3", "e4", "e5", "e7", "e8"):
+        EqualityMonitoringAnswers.objects.create(
+            learner=world[key].learner, consented_at=timezone.now(), answered_at=timezone.now()
+        )
+    tables = selectors.reach(staff_scope(organisation=world["hackney"]))
+    assert {table.question for table in tables} >= {"age_band", "gender", "postcode_district"}
+    assert all(table.total_display == "6" for table in tables)
