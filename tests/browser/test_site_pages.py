@@ -205,3 +205,18 @@ def test_learner_pages_and_export(browsing, live_server, learner, part_way, widt
         assert download.suggested_filename.endswith(suffix)
         with open(download.path(), "rb") as handle:
             assert handle.read(len(start)) == start
+
+
+def test_sign_in_errors_show_the_summary(page, learner):
+    """An allauth form (sign in) with errors: the summary at its top, focused, axe with errors shown."""
+    expect_status(page, "/accounts/login/", 200)
+    page.get_by_label(re.compile(r"e-?mail", re.I)).first.fill("learner@example.org")
+    password = page.get_by_label(re.compile("password", re.I)).first
+    password.fill("not the password")
+    with page.expect_navigation():
+        password.press("Enter")
+    page.wait_for_load_state("load")
+    assert page.get_by_role("alert").filter(has_text="There is a problem").is_visible()
+    assert page.evaluate(FOCUSED)["summary"]
+    check(page, "sign-in-errors", width="desktop")
+    check(page, "sign-in-errors", width="phone")
