@@ -152,3 +152,16 @@ def test_an_upload_of_many_records_notices_in_bounded_queries(coordinator, named
         learners_enrol(cohort=named_cohort, learners=rows, enrolled_by=coordinator)
     assert EnrolmentNotice.objects.filter(status="pending").count() == 60
     assert Enrolment.objects.filter(cohort=named_cohort).count() == 60
+
+
+def test_staff_see_each_notice_in_the_admin(client, staff_user, coordinator, named_cohort, settings):
+    UserFactory(email="known@example.org", full_name="Known Learner")
+    learners_enrol(cohort=named_cohort, learners=[("known@example.org", "K")], enrolled_by=coordinator)
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    enrolment_notices_send(notice_ids=list(EnrolmentNotice.objects.values_list("pk", flat=True)))
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:portal_enrolmentnotice_changelist")).content.decode()
+    assert "Known Learner" in page and "Waiting to be sent" in page
+    notice = EnrolmentNotice.objects.get()
+    detail = client.get(reverse("admin:portal_enrolmentnotice_change", args=[notice.pk])).content.decode()
+    assert "mail server down" in detail
