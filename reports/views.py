@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors_monitoring, services
@@ -16,6 +17,7 @@ from .forms import EqualityMonitoringForm
 from .services import ANSWER_FIELDS
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def equality_questions(request):
@@ -34,6 +36,7 @@ def equality_questions(request):
     return render(request, "reports/monitoring/questions.html", {"form": form, "answering_again": bool(existing)})
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET"])
 def equality_answers(request):
@@ -58,6 +61,7 @@ def _display(answers, field: str) -> str:
     return getattr(answers, f"get_{field}_display")()
 
 
+@never_cache
 @login_required
 @require_POST
 def equality_withdraw(request):

@@ -41,6 +41,8 @@ LEARNER_PAGES = {
     "profile": lambda w: {},
     "personal_data": lambda w: {},
     "certificates:download": lambda w: {"code": w["certificate"].verification_code},
+    "reports:equality_questions": lambda w: {},
+    "reports:equality_answers": lambda w: {},
 }
 
 

@@ -128,6 +128,7 @@ def test_personal_data_download(learner_client, learner, enrolment, framework, f
         "cohorts_facilitated",
         "enrolments",
         "certificates",
+        "equality_monitoring",
     ]
     assert "other.learner@example.org" not in response.content.decode()
 

@@ -158,6 +158,9 @@ def test_the_data_export_includes_the_answers(signed_in, enrolment):
     assert section["answers"]["postcode_district"] == "E8"
     assert section["asked"]["outcome"] == "answered"
     assert "equality_monitoring" in personal_data.collect(enrolment.learner)
+    csv_text = signed_in.get(reverse("personal_data_csv")).content.decode()
+    assert "black_caribbean" in csv_text
+    assert signed_in.get(reverse("personal_data_pdf")).status_code == 200
 
 
 def test_should_ask_costs_one_query(enrolment, django_assert_num_queries):
