@@ -199,7 +199,8 @@ class EqualityMonitoringInvitation(models.Model):
     """Whether a learner has been asked the equality-monitoring questions and what they chose.
 
     Written when the learner answers, skips or withdraws; once there is a row the dashboard's
-    prompt is not shown again (the learner can still open the questions from their profile)."""
+    prompt is not shown again (the dashboard then links to the learner's answers page, from which
+    they can answer, change or withdraw)."""
 
     class Outcome(models.TextChoices):
         ANSWERED = "answered", _("Answered")

@@ -14,4 +14,9 @@ def equality_prompt(context, learning=True):
     own flag, e.g. the dashboard's list of programmes) and have not been asked yet."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    return {"ask": bool(learning) and should_ask(user), "request": request, "csrf_token": context.get("csrf_token")}
+    return {
+        "ask": bool(learning) and should_ask(user),
+        "learning": bool(learning),
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }
