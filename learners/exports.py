@@ -107,10 +107,18 @@ def personal_data_csv(data: dict) -> bytes:
 EXPORT_CSS = """
 @font-face { font-family: "Noto Sans Academy"; font-weight: 400; src: url("../fonts/NotoSans-Academy-Regular.ttf"); }
 @font-face { font-family: "Noto Sans Academy"; font-weight: 700; src: url("../fonts/NotoSans-Academy-Bold.ttf"); }
-@font-face { font-family: "Noto Sans Academy"; font-weight: 400;
-             src: url("../fonts/NotoSansGreekCyrillic-Academy-Regular.ttf"); unicode-range: U+0370-052F; }
+@font-face { font-family: "Noto Sans Greek Cyrillic Academy"; font-weight: 400; src: url("../fonts/NotoSansGreekCyrillic-Academy-Regular.ttf"); }
+@font-face { font-family: "Noto Sans Greek Cyrillic Academy"; font-weight: 700; src: url("../fonts/NotoSansGreekCyrillic-Academy-Bold.ttf"); }
+@font-face { font-family: "Noto Sans Arabic Academy"; font-weight: 400; src: url("../fonts/NotoSansArabic-Academy-Regular.ttf"); }
+@font-face { font-family: "Noto Sans Arabic Academy"; font-weight: 700; src: url("../fonts/NotoSansArabic-Academy-Bold.ttf"); }
+@font-face { font-family: "Noto Sans Bengali Academy"; font-weight: 400; src: url("../fonts/NotoSansBengali-Academy-Regular.ttf"); }
+@font-face { font-family: "Noto Sans Bengali Academy"; font-weight: 700; src: url("../fonts/NotoSansBengali-Academy-Bold.ttf"); }
+@font-face { font-family: "Noto Sans Devanagari Academy"; font-weight: 400; src: url("../fonts/NotoSansDevanagari-Academy-Regular.ttf"); }
+@font-face { font-family: "Noto Sans Devanagari Academy"; font-weight: 700; src: url("../fonts/NotoSansDevanagari-Academy-Bold.ttf"); }
 @page { size: A4; margin: 18mm 16mm; @bottom-right { content: counter(page) " / " counter(pages); font-size: 9pt; } }
-body { font-family: "Noto Sans Academy"; font-size: 10.5pt; color: #1b1b1b; line-height: 1.4; }
+body { font-family: "Noto Sans Academy", "Noto Sans Greek Cyrillic Academy", "Noto Sans Arabic Academy",
+       "Noto Sans Bengali Academy", "Noto Sans Devanagari Academy";
+       font-size: 10.5pt; color: #1b1b1b; line-height: 1.4; }
 h1 { font-size: 20pt; color: #0b4f6c; margin: 0 0 4pt; }
 h2 { font-size: 14pt; color: #0b4f6c; margin: 16pt 0 6pt; border-bottom: 1.5pt solid #0b4f6c; }
 p.meta { color: #444; margin: 0 0 10pt; }

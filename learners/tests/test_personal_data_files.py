@@ -25,7 +25,7 @@ def recorded(enrolment, framework, facilitator, other_learner):
         enrolment=enrolment,
         competency=framework["competencies"][0],
         recorded_by=facilitator,
-        evidence='=HYPERLINK("http://evil") role play',
+        evidence='=HYPERLINK("http://evil") role play, Ζωή',
     )
     return enrolment
 
@@ -43,7 +43,7 @@ def test_csv_has_every_section_and_is_formula_safe(learner_client, learner, reco
     assert values[("Your account", "Email")] == "learner@example.org"
     assert values[("Your programmes", "Programme")] == "Lived Experience of Poverty"
     evidence = [r[3] for r in rows if r[2].endswith("evidence")]
-    assert evidence == ['\'=HYPERLINK("http://evil") role play']  # never a formula
+    assert evidence == ['\'=HYPERLINK("http://evil") role play, Ζωή']  # never a formula
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
     assert "other.learner@example.org" not in response.content.decode("utf-8-sig")
 
@@ -60,7 +60,7 @@ def test_pdf_is_readable_text_with_the_learners_data(learner_client, learner, re
     assert "Your data at the Citizen Science Academy" in text
     assert "Zoë Ó'Brien-Łukasz" in text
     assert "Lived Experience of Poverty" in text
-    assert "role play" in text
+    assert "role play, Ζωή" in text  # Greek from the bundled Greek and Cyrillic font
     assert "other.learner@example.org" not in text
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     listed = fonts.splitlines()[2:]
