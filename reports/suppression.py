@@ -23,10 +23,11 @@ returns a ``SuppressedTable``: what may be shown. The rule (written for readers 
    learners answered, since answering is optional and private, so a 0 does not reveal what a
    particular person said.)
 
-``reports/tests/test_suppression.py`` proves, for every table of up to four counts of 0 to 11 and
-for random larger ones (Hypothesis), that no hidden count can be worked out by someone who knows
-this rule, the total and every count shown: each hidden count has at least two values consistent
-with everything shown.
+``reports/tests/test_suppression.py`` checks, for every table of two counts from 0 to 11, three
+from 0 to 8 and four from 0 to 5, and for random larger ones (Hypothesis), that no hidden count
+can be worked out by someone who knows this rule, the total and every count shown: each hidden
+count has at least two values consistent with everything shown (the candidate tables must be
+shown exactly the same way).
 
 Reports must not offer populations that differ by one learner (for example any date range):
 comparing two such tables would give that learner's answers whatever is hidden. See
