@@ -3,8 +3,9 @@
 Who may see it: Academy staff with the ``programmes`` permissions (the admin site checks them).
 Every write that can change whether someone has completed goes through ``programmes.services``:
 competencies and domains (``competency_save``, ``domain_save``), achievements
-(``achievement_record``, ``achievement_remove``), enrolments (``enrolment_create``,
-``enrolment_withdraw``). A refusal is shown to the staff member and nothing is written.
+(``achievement_record``, ``achievement_remove``), enrolments (``enrolment_create``;
+``enrolments_withdraw`` and ``enrolment_reinstate``, whose actions ask first on a page naming each
+learner). A refusal is shown to the staff member and nothing is written.
 
 A programme's change page links to a preview of its certificate (PDF and PNG) with sample data,
 drawn by the certificates app (``programmes.certificate_preview``): nothing is issued or saved.
@@ -12,9 +13,11 @@ drawn by the certificates app (``programmes.certificate_preview``): nothing is i
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -38,6 +41,7 @@ NEW_ENROLMENT_STATUSES = [
     (Enrolment.Status.ACTIVE.value, Enrolment.Status.ACTIVE.label),
 ]
 LIVE = ~Q(status=Enrolment.Status.WITHDRAWN)
+WITHDRAWABLE = (Enrolment.Status.INVITED, Enrolment.Status.ACTIVE)
 
 
 # --- Competency framework --------------------------------------------------------------------
@@ -452,7 +456,7 @@ class EnrolmentAdmin(SafeAdminMixin, ServiceWritesMixin, SimpleHistoryAdmin):
     search_fields = ("learner__email", "learner__full_name", "cohort__name")
     list_select_related = ("learner", "programme", "cohort__programme", "cohort__partner")
     autocomplete_fields = ("learner", "cohort")
-    actions = ("withdraw_selected", "resend_invitations")
+    actions = ("withdraw_selected", "reinstate_selected", "resend_invitations")
     inlines = (AchievementInline,)
 
     def get_queryset(self, request):
@@ -543,20 +547,149 @@ class EnrolmentAdmin(SafeAdminMixin, ServiceWritesMixin, SimpleHistoryAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description=_("Withdraw the selected learners (their achievements are kept)"))
+    # --- Withdraw and reinstate: each asks first, on a page listing the learners ------------------
+
+    def _confirmation_page(self, request, enrolments, *, action, title, template, **extra):
+        """The action's intermediate page: it lists the learners and asks. Its "Yes" button posts
+        the same action again with ``post=yes`` (and exactly the enrolments listed); "No, go back"
+        is a link to the list as it was (filters kept), so it works without JavaScript."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "enrolments": enrolments,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "back_url": request.get_full_path(),
+            **extra,
+        }
+        return TemplateResponse(request, template, context)
+
+    @staticmethod
+    def _selected(queryset) -> list[Enrolment]:
+        # get_queryset joins the learner, the cohort and the programme: one query, whatever the number.
+        return list(queryset.order_by("cohort__name", "learner__full_name", "pk"))
+
+    @admin.action(
+        description=_("Withdraw the selected learners (asks first; their achievements are kept)"),
+        permissions=["change"],
+    )
     def withdraw_selected(self, request, queryset):
-        withdrawn = 0
-        for enrolment in queryset.exclude(status=Enrolment.Status.WITHDRAWN):
+        """Asks first (naming each learner and their cohort), then withdraws them with
+        ``enrolments_withdraw``: one call per cohort, a constant number of queries each, every
+        withdrawal in the enrolment's history with who did it. Learners who have completed are
+        named and left as they are; those already withdrawn are left alone."""
+        enrolments = self._selected(queryset)
+        to_withdraw = [e for e in enrolments if e.status in WITHDRAWABLE]
+        completed = [e for e in enrolments if e.status == Enrolment.Status.COMPLETED]
+        if request.POST.get("post") != "yes":
+            if len(to_withdraw) == 1:
+                title = _("Withdraw %(learner)s from “%(cohort)s”?") % {
+                    "learner": to_withdraw[0].learner.full_name,
+                    "cohort": to_withdraw[0].cohort.name,
+                }
+            elif to_withdraw:
+                title = ngettext("Withdraw %(n)d learner?", "Withdraw %(n)d learners?", len(to_withdraw)) % {
+                    "n": len(to_withdraw)
+                }
+            else:
+                title = _("Nobody here can be withdrawn")
+            return self._confirmation_page(
+                request,
+                enrolments,
+                action="withdraw_selected",
+                title=title,
+                template="admin/programmes/enrolment/withdraw_confirmation.html",
+                to_withdraw=to_withdraw,
+                completed=completed,
+                already=[e for e in enrolments if e.status == Enrolment.Status.WITHDRAWN],
+            )
+        by_cohort: dict[int, list[Enrolment]] = {}
+        for enrolment in to_withdraw:
+            by_cohort.setdefault(enrolment.cohort_id, []).append(enrolment)
+        withdrawn = []
+        for group in by_cohort.values():
             try:
-                services.enrolment_withdraw(enrolment=enrolment, withdrawn_by=request.user)
-                withdrawn += 1
+                withdrawn += services.enrolments_withdraw(
+                    cohort=group[0].cohort, enrolment_ids=[e.pk for e in group], withdrawn_by=request.user
+                )
+            except ValidationError as error:  # one of them completed meanwhile: none of that cohort
+                self.message_refusal(
+                    request,
+                    error,
+                    prefix=_("Nobody in “%(cohort)s” was withdrawn: ") % {"cohort": group[0].cohort.name},
+                )
+        for enrolment in completed:
+            self.message_user(
+                request,
+                _("%(learner)s has already completed this programme and cannot be withdrawn.")
+                % {"learner": enrolment.learner},
+                messages.WARNING,
+            )
+        if withdrawn:
+            self.message_user(
+                request,
+                ngettext(
+                    "Withdrew %(n)d learner: %(names)s. Their achievements are kept; "
+                    "“Reinstate the selected learners” undoes this.",
+                    "Withdrew %(n)d learners: %(names)s. Their achievements are kept; "
+                    "“Reinstate the selected learners” undoes this.",
+                    len(withdrawn),
+                )
+                % {"n": len(withdrawn), "names": "; ".join(e.learner.full_name for e in withdrawn)},
+                messages.SUCCESS,
+            )
+        elif not completed:
+            self.message_user(request, _("Nobody was withdrawn."), messages.WARNING)
+
+    @admin.action(
+        description=_("Reinstate the selected learners (undo a withdrawal; asks first)"),
+        permissions=["change"],
+    )
+    def reinstate_selected(self, request, queryset):
+        """Asks first, then undoes each learner's withdrawal with ``enrolment_reinstate`` (back to
+        invited or taking part, as before; in the enrolment's history with who did it). Each
+        learner's outcome is a message: back in the cohort, or the service's reason for refusing
+        (not withdrawn, no free place, enrolled in the programme elsewhere)."""
+        enrolments = self._selected(queryset)
+        if request.POST.get("post") != "yes":
+            to_reinstate = [e for e in enrolments if e.status == Enrolment.Status.WITHDRAWN]
+            if len(to_reinstate) == 1:
+                title = _("Reinstate %(learner)s in “%(cohort)s”?") % {
+                    "learner": to_reinstate[0].learner.full_name,
+                    "cohort": to_reinstate[0].cohort.name,
+                }
+            elif to_reinstate:
+                title = ngettext("Reinstate %(n)d learner?", "Reinstate %(n)d learners?", len(to_reinstate)) % {
+                    "n": len(to_reinstate)
+                }
+            else:
+                title = _("Nobody here has been withdrawn")
+            return self._confirmation_page(
+                request,
+                enrolments,
+                action="reinstate_selected",
+                title=title,
+                template="admin/programmes/enrolment/reinstate_confirmation.html",
+                to_reinstate=to_reinstate,
+                not_withdrawn=[e for e in enrolments if e.status != Enrolment.Status.WITHDRAWN],
+            )
+        for enrolment in enrolments:
+            try:
+                reinstated = services.enrolment_reinstate(enrolment=enrolment, reinstated_by=request.user)
             except ValidationError as error:
                 self.message_refusal(request, error)
-        self.message_user(
-            request,
-            ngettext("Withdrew %(n)d learner.", "Withdrew %(n)d learners.", withdrawn) % {"n": withdrawn},
-            messages.SUCCESS,
-        )
+            else:
+                self.message_user(
+                    request,
+                    _("%(learner)s is back in “%(cohort)s” (%(status)s).")
+                    % {
+                        "learner": reinstated.learner,
+                        "cohort": enrolment.cohort.name,
+                        "status": reinstated.get_status_display().lower(),
+                    },
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(Achievement)

@@ -321,12 +321,12 @@ def test_withdraw_action_withdraws_and_refuses_completed_learners(admin_client, 
     other = Enrolment.objects.get(learner=other_learner)
     response = admin_client.post(
         url(Enrolment, "changelist"),
-        {"action": "withdraw_selected", "_selected_action": [str(enrolment.pk), str(other.pk)]},
+        {"action": "withdraw_selected", "_selected_action": [str(enrolment.pk), str(other.pk)], "post": "yes"},
         follow=True,
     )
     text = response.content.decode()
     assert "has already completed this programme" in text
-    assert "Withdrew 1 learner." in text
+    assert "Withdrew 1 learner: " in text
     enrolment.refresh_from_db()
     other.refresh_from_db()
     assert enrolment.status == Enrolment.Status.COMPLETED
