@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -54,7 +55,8 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
     inlines = [CertificateVersionInline]
     actions = ["revoke_action", "reissue_action", "retry_action"]
     # The change page has Revoke and Reissue buttons too: each opens the same reason form as the
-    # list's actions (it posts the action for this one certificate to the list).
+    # list's actions (it posts the action for this one certificate to the list, saying it came
+    # from the change page), and once the reason is given the staff member is back on that page.
     change_form_template = "certificates/admin/change_form.html"
     fieldsets = (
         (None, {"fields": ("verification_code", "verify_link", "enrolment", "status", "version", "failure_reason")}),
@@ -99,6 +101,8 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
     def signature_level_display(self, obj):
         """The PAdES level of the stored file: B-B (valid while the signing certificate is), or
         B-LTA (timestamped with its validation data: verifiable for decades; see docs)."""
+        from academy.storage import storage_errors
+
         from .signing import pdf_signature_level
 
         if not obj.pdf:
@@ -106,8 +110,8 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
         try:
             with obj.pdf.open("rb") as handle:
                 level = pdf_signature_level(handle.read())
-        except OSError:
-            return _("The file cannot be read.")
+        except storage_errors():  # the local folder's OSError, or object storage that is away
+            return _("The file cannot be read just now.")
         return level or _("not signed")
 
     @admin.display(description=_("public page"))
@@ -115,7 +119,19 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
         url = reverse("certificates:verify", kwargs={"code": obj.verification_code})
         return format_html('<a href="{}">{}</a>', url, url)
 
+    def _change_page_url(self, request, queryset) -> str | None:
+        """The certificate's own change page when the action was started from its button (the
+        form says so with ``_from_change_page``) for exactly that one certificate; else None (the
+        list). Only ever this admin's own URL, so nothing from the form can send staff elsewhere."""
+        if request.POST.get("_from_change_page") != "1":
+            return None
+        pks = list(queryset.values_list("pk", flat=True)[:2])
+        if len(pks) != 1:
+            return None
+        return reverse(f"{self.admin_site.name}:certificates_certificate_change", args=[pks[0]])
+
     def _intermediate(self, request, queryset, *, form, action, title, template):
+        change_page_url = self._change_page_url(request, queryset)
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -124,6 +140,8 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
             "action": action,
             "opts": self.model._meta,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "from_change_page": change_page_url is not None,
+            "cancel_url": change_page_url or reverse(f"{self.admin_site.name}:certificates_certificate_changelist"),
         }
         return TemplateResponse(request, template, context)
 
@@ -140,13 +158,15 @@ class CertificateAdmin(SafeAdminMixin, SimpleHistoryAdmin):
 
     def _action_with_reason(self, request, queryset, *, form_class, service, done_message, by, action, title, template):
         """An action that first asks for a reason on an intermediate page, then applies ``service``
-        to each selected certificate with ``by`` (the staff member) and the reason."""
+        to each selected certificate with ``by`` (the staff member) and the reason. Started from a
+        certificate's own page (its Revoke or Reissue button), it ends back on that page."""
         form = form_class(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
+            change_page_url = self._change_page_url(request, queryset)
             self._apply(
                 request, queryset, service, done_message, **{by: request.user, "reason": form.cleaned_data["reason"]}
             )
-            return None
+            return HttpResponseRedirect(change_page_url) if change_page_url else None
         return self._intermediate(request, queryset, form=form, action=action, title=title, template=template)
 
     @admin.action(description=_("Revoke the selected certificates…"), permissions=["change"])
