@@ -5,17 +5,29 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install verifier check lint format migrate seed worker beat clean
+.PHONY: run test install verifier check lint format migrate seed worker beat clean lock audit
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Every Python package comes from the hashed lock (pip refuses anything whose hash differs). The
+# locks are made from the direct pins in requirements.txt and requirements-dev.txt by `make lock`
+# (docs/operations.md, "Keeping dependencies current"); production installs requirements.lock.
+$(STAMP): requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Academy needs Python 3.11 or newer.")'
 	@$(PYTHON) scripts/check_system.py
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: install
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file=requirements.lock requirements.txt
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file=requirements-dev.lock requirements-dev.txt
+
+# pip-audit against the lock; a finding fails (accepted ones: pip-audit-accepted.txt).
+AUDIT_ARGS ?=
+audit: install
+	$(PY) scripts/audit.py $(AUDIT_ARGS)
 
 # The independent credential verifier (Node.js 20): its pinned packages, from verifier/package-lock.json.
 NODE_STAMP := verifier/node_modules/.installed
