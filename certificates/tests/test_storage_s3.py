@@ -181,6 +181,18 @@ def test_a_download_during_an_outage_is_a_503_with_a_plain_message(s3_storage, c
     s3_storage.restore()
 
 
+def test_the_certificates_admin_page_during_an_outage_says_the_file_cannot_be_read(
+    s3_storage, completed_certificate, admin_client_for_staff
+):
+    page = reverse("admin:certificates_certificate_change", args=[completed_certificate.pk])
+    assert "B-B" in admin_client_for_staff.get(page).content.decode()  # the file's level, read from the bucket
+    s3_storage.outage()
+    response = admin_client_for_staff.get(page)
+    s3_storage.restore()
+    assert response.status_code == 200
+    assert "The file cannot be read just now." in response.content.decode()
+
+
 def client_error(code: str, status: int) -> botocore.exceptions.ClientError:
     return botocore.exceptions.ClientError(
         {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutObject"
