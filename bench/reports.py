@@ -220,6 +220,54 @@ def seed_counters_and_monitoring() -> str:
     return said
 
 
+def seeded() -> dict:
+    """What ``seed`` returns, read back from a database it seeded before (``--reuse``)."""
+    from academy.models import User
+    from partners.models import PartnerMembership
+    from programmes.models import Programme
+
+    coordinator = User.objects.get(email="coordinator@bench.example")
+    return {
+        "staff": User.objects.get(email="staff@bench.example"),
+        "coordinator": coordinator,
+        "partner": PartnerMembership.objects.get(user=coordinator).organisation,
+        "programme": Programme.objects.get(slug="bench-programme-0"),
+    }
+
+
+def time_parts(today, runs: int) -> None:
+    """The median time of each figure of the staff report (everything, 12 months) and of drawing
+    its charts, each on its own, through the public functions the page uses."""
+    import datetime
+
+    from reports import sections, selectors
+
+    scope = selectors.ReportScope(start=today - datetime.timedelta(days=364), end=today)
+    report = selectors.report(scope)
+    parts = {
+        "funnel and median": lambda: selectors.funnel(scope),
+        "competencies per domain": lambda: selectors.competencies_by_domain(scope),
+        "certificates per month": lambda: selectors.certificates_by_month(scope),
+        "stalled list (100 and the count)": lambda: selectors.stalled_learners(scope, today=today),
+        "stalled list (2,000, downloads)": lambda: selectors.stalled_learners(
+            scope, limit=selectors.STALLED_DOWNLOADED, today=today
+        ),
+        "verification per week": lambda: selectors.verification_by_week(scope),
+        "reach tables": lambda: selectors.reach(scope),
+        "charts drawn (web)": lambda: [part.svg() for part in sections.report_sections(report)],
+        "charts drawn (print)": lambda: [part.svg(for_print=True) for part in sections.report_sections(report)],
+    }
+    print(f"parts of the staff report (12 months), median of {runs} runs after a first one")
+    for name, part in parts.items():
+        part()
+        timings = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            part()
+            timings.append(time.perf_counter() - start)
+        print(f"  {name:45} {statistics.median(timings) * 1000:8.0f} ms")
+
+
 def measure(client, url: str, runs: int) -> tuple[float, int, int]:
     from django.db import connection
 
@@ -239,11 +287,20 @@ def measure(client, url: str, runs: int) -> tuple[float, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the database as a previous run seeded it (migrations still applied), without seeding again",
+    )
+    parser.add_argument(
+        "--parts", action="store_true", help="also time each figure of the staff report (12 months) on its own"
+    )
     args = parser.parse_args()
 
-    from benchdb import recreate_database
+    if not args.reuse:
+        from benchdb import recreate_database
 
-    recreate_database(os.environ["DATABASE_URL"])
+        recreate_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
@@ -254,7 +311,7 @@ def main() -> None:
     from django.test import Client
 
     call_command("migrate", verbosity=0)
-    world = seed()
+    world = seeded() if args.reuse else seed()
     today = datetime.date.today()
     year = f"start={(today - datetime.timedelta(days=364)).isoformat()}&end={today.isoformat()}"
     two_years = f"start={(today - datetime.timedelta(days=729)).isoformat()}&end={today.isoformat()}"
@@ -283,6 +340,8 @@ def main() -> None:
             PDF_TARGET_S,
         ),
     ]
+    if args.parts:
+        time_parts(today, args.runs)
     print(f"reports on {connection.vendor}, median of {args.runs} runs after a first (counted) one")
     for name, client, url, target in cases:
         seconds, queries, size = measure(client, url, args.runs)

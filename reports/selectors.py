@@ -38,6 +38,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Window,
 )
 from django.db.models.functions import Extract, TruncMonth
 from django.utils import timezone
@@ -285,16 +286,23 @@ def stalled_learners(
     scope: ReportScope, *, limit: int | None = STALLED_SHOWN, today: datetime.date | None = None
 ) -> tuple[list[StalledLearner], int]:
     """The stalled learners (the first ``limit``, or all with None), longest-stalled first, and
-    how many there are. Three queries: the enrolments chosen and ordered (no join), their learners'
-    and cohorts' details, and the count (only when the list was cut short)."""
+    how many there are. Two queries: the enrolments chosen and ordered (no join), with how many
+    there are in all (a window count over the same scan, before the limit), and their learners' and
+    cohorts' details."""
     today = today or timezone.localdate()
     enrolments = stalled_enrolments(scope, today=today)
-    chosen = enrolments.order_by(F("last_achieved_on").asc(nulls_first=True), "enrolled_at", "pk").values_list(
-        "pk", "last_achieved_on"
+    if limit == 0:  # nobody listed: only how many
+        return [], enrolments.order_by().count()
+    chosen = (
+        enrolments.annotate(stalled_total=Window(Count("pk")))
+        .order_by(F("last_achieved_on").asc(nulls_first=True), "enrolled_at", "pk")
+        .values_list("pk", "last_achieved_on", "stalled_total")
     )
     if limit is not None:
         chosen = chosen[:limit]
-    chosen = list(chosen)
+    rows = list(chosen)
+    total = rows[0][2] if rows else 0
+    chosen = [(pk, day) for pk, day, _total in rows]
     details = (
         {
             row["pk"]: row
@@ -330,7 +338,6 @@ def stalled_learners(
                 days_since=(today - since).days,
             )
         )
-    total = enrolments.order_by().count() if limit is not None and len(learners) == limit else len(learners)
     return learners, total
 
 
@@ -369,16 +376,15 @@ def verification_by_week(scope: ReportScope) -> list[WeekRow] | None:
 
 def reach(scope: ReportScope):
     """The equality-monitoring counts, already suppressed (``reports.selectors_reach``): one table
-    per question and one of postcode districts, two queries.
+    per question and one of postcode districts, in one query (``reach_everything``).
 
     Of the chosen cohorts' learners whenever they enrolled, NOT of the period: a period can be
     moved a day at a time, and two tables whose populations differ by one learner would give that
     learner's answers away by comparison; whole cohorts, programmes and organisations change in
     steps of whole groups."""
-    from reports.selectors_reach import reach_by_postcode_district, reach_tables
+    from reports.selectors_reach import reach_everything
 
-    enrolments = scope.enrolments()
-    return [*reach_tables(enrolments=enrolments), reach_by_postcode_district(enrolments=enrolments)]
+    return reach_everything(enrolments=scope.enrolments())
 
 
 @dataclass

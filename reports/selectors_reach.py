@@ -82,18 +82,23 @@ def _alias(question: str, value: str) -> str:
     return f"{question}__{value}"
 
 
-def reach_tables(*, enrolments: QuerySet) -> list[ReachTable]:
-    """One suppressed table per question (age, gender, ethnic group by its five high-level groups,
-    disability, university, employment), counting the consenting learners of ``enrolments``.
-    One query."""
+def _stored() -> dict[str, list[str]]:
     stored = {question: list(choices.values) for question, choices in QUESTIONS.items()}
     stored["ethnic_group"] = list(EthnicGroup.values)  # stored in detail, reported by high-level group
-    aggregates = {
+    return stored
+
+
+def _answer_counts() -> dict:
+    """One conditional count per stored answer of each question (not the postcode district)."""
+    return {
         _alias(question, value): Count("pk", filter=Q(**{question: value}))
-        for question, values in stored.items()
+        for question, values in _stored().items()
         for value in values
     }
-    counted = _consenting(enrolments).aggregate(**aggregates)
+
+
+def _question_tables(counted: dict) -> list[ReachTable]:
+    stored = _stored()
     tables = []
     for question, choices in QUESTIONS.items():
         counts = dict.fromkeys(choices.values, 0)
@@ -111,25 +116,17 @@ def reach_tables(*, enrolments: QuerySet) -> list[ReachTable]:
     return tables
 
 
-def reach_by_postcode_district(*, enrolments: QuerySet) -> ReachTable:
-    """The consenting learners of ``enrolments`` per postcode district, suppressed. One query.
-
-    Only districts with at least 5 of these learners are named (alphabetical order); the others
-    are counted together as "Other districts", so a row never says that someone from a particular
-    district answered. Then "Prefer not to say or not given"."""
-    rows = (
-        _consenting(enrolments).values("postcode_district").annotate(learners=Count("pk")).order_by("postcode_district")
-    )
+def _district_table(rows) -> ReachTable:
+    """``rows``: (district, learners) in the districts' alphabetical order."""
     counts: dict[str, int] = {}
     other = not_given = 0
-    for row in rows:
-        district = row["postcode_district"]
+    for district, learners in rows:
         if not district or district == PREFER_NOT_TO_SAY:
-            not_given += row["learners"]
-        elif row["learners"] < THRESHOLD:
-            other += row["learners"]
+            not_given += learners
+        elif learners < THRESHOLD:
+            other += learners
         else:
-            counts[district] = row["learners"]
+            counts[district] = learners
     labels = {district: district for district in counts}
     counts[OTHER_DISTRICTS] = other
     counts[NOT_GIVEN] = not_given
@@ -141,3 +138,41 @@ def reach_by_postcode_district(*, enrolments: QuerySet) -> ReachTable:
         table=suppress(counts),
         labels=labels,
     )
+
+
+def reach_tables(*, enrolments: QuerySet) -> list[ReachTable]:
+    """One suppressed table per question (age, gender, ethnic group by its five high-level groups,
+    disability, university, employment), counting the consenting learners of ``enrolments``.
+    One query."""
+    return _question_tables(_consenting(enrolments).aggregate(**_answer_counts()))
+
+
+def reach_by_postcode_district(*, enrolments: QuerySet) -> ReachTable:
+    """The consenting learners of ``enrolments`` per postcode district, suppressed. One query.
+
+    Only districts with at least 5 of these learners are named (alphabetical order); the others
+    are counted together as "Other districts", so a row never says that someone from a particular
+    district answered. Then "Prefer not to say or not given"."""
+    rows = (
+        _consenting(enrolments).values("postcode_district").annotate(learners=Count("pk")).order_by("postcode_district")
+    )
+    return _district_table((row["postcode_district"], row["learners"]) for row in rows)
+
+
+def reach_everything(*, enrolments: QuerySet) -> list[ReachTable]:
+    """``reach_tables`` and then ``reach_by_postcode_district``, the same tables, in ONE query: the
+    answer counts per postcode district (one scan of the answers and one of the enrolments instead
+    of two of each), added up here for the questions' tables. The counts, and so what is hidden,
+    are exactly those of the two functions."""
+    aggregates = _answer_counts()
+    rows = list(
+        _consenting(enrolments)
+        .values("postcode_district")
+        .annotate(learners=Count("pk"), **aggregates)
+        .order_by("postcode_district")
+    )
+    counted = {alias: sum(row[alias] for row in rows) for alias in aggregates}
+    return [
+        *_question_tables(counted),
+        _district_table((row["postcode_district"], row["learners"]) for row in rows),
+    ]

@@ -237,3 +237,47 @@ def test_reach_counts_the_cohorts_learners_whenever_enrolled(world):
     tables = selectors.reach(staff_scope(organisation=world["hackney"]))
     assert {table.question for table in tables} >= {"age_band", "gender", "postcode_district"}
     assert all(table.total_display == "6" for table in tables)
+
+
+def test_stalled_total_is_counted_in_the_same_query_as_the_list(world, django_assert_num_queries):
+    """The list and its total are one query (a window count), the details a second; the total is
+    of every stalled learner, not of those listed."""
+    with django_assert_num_queries(2):
+        first, total = selectors.stalled_learners(staff_scope(), limit=1, today=datetime.date(2026, 4, 10))
+    assert [s.learner_name for s in first] == ["Learner e7"] and total == 2
+    with django_assert_num_queries(1):
+        nobody_listed, total = selectors.stalled_learners(staff_scope(), limit=0, today=datetime.date(2026, 4, 10))
+    assert nobody_listed == [] and total == 2
+
+
+def test_reach_in_one_query_gives_the_same_tables_as_one_query_per_kind(world, django_assert_num_queries):
+    """``reach_everything`` adds up the per-district answer counts: the same counts, so the same
+    cells hidden, as ``reach_tables`` and ``reach_by_postcode_district`` each give alone."""
+    from django.utils import timezone
+
+    from reports.models import EqualityMonitoringAnswers
+    from reports.selectors_reach import reach_by_postcode_district, reach_everything, reach_tables
+
+    answers = {
+        "e1": {"age_band": "25_34", "gender": "man", "postcode_district": "E8"},
+        "e2": {"age_band": "25_34", "gender": "woman", "postcode_district": "E8"},
+        "e3": {"age_band": "16_24", "ethnic_group": "white_irish", "postcode_district": "E8"},
+        "e4": {"age_band": "25_34", "ethnic_group": "black_african", "postcode_district": "N16"},
+        "e5": {"gender": "woman", "postcode_district": "E8"},
+        "e7": {"age_band": "25_34", "postcode_district": "E8"},
+        "e8": {"gender": "man"},
+    }
+    for key, given in answers.items():
+        EqualityMonitoringAnswers.objects.create(
+            learner=world[key].learner, consented_at=timezone.now(), answered_at=timezone.now(), **given
+        )
+    enrolments = staff_scope().enrolments()
+    with django_assert_num_queries(1):
+        together = reach_everything(enrolments=enrolments)
+    apart = [*reach_tables(enrolments=enrolments), reach_by_postcode_district(enrolments=enrolments)]
+    assert [(t.question, t.table.total_display, t.table.displays) for t in together] == [
+        (t.question, t.table.total_display, t.table.displays) for t in apart
+    ]
+    districts = together[-1]
+    assert [row.key for row in districts.rows] == ["E8", "other_districts", "not_given"]
+    assert districts.table.total == 7
