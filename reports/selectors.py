@@ -45,7 +45,7 @@ from django.utils import timezone
 
 from certificates.models import Certificate
 from partners.models import PartnerOrganisation
-from programmes.models import Achievement, Cohort, Enrolment, Programme
+from programmes.models import Achievement, Cohort, Competency, Enrolment, Programme
 
 STALLED_AFTER = datetime.timedelta(weeks=4)
 STALLED_SHOWN = 100  # the page lists the longest-stalled first
@@ -203,23 +203,34 @@ class DomainRow:
 
 
 def competencies_by_domain(scope: ReportScope) -> list[DomainRow]:
-    """Achievements dated in the period, per competency domain (core domains first). One query.
-    (A count of distinct learners per domain doubled this query's time on 300,000 achievements.)"""
-    rows = (
+    """Achievements dated in the period, per competency domain (core domains first). Two queries:
+    the achievements counted per competency (an integer key, no join for the whole Academy), then
+    the few domains of those competencies, added up here. (Grouping the achievements by the
+    domain's name and order in the same scan took 60 % longer on 300,000 achievements; a count of
+    distinct learners per domain doubled it.)"""
+    per_competency = dict(
         Achievement.objects.filter(
             scope.enrolment_filter("enrolment__"), achieved_on__gte=scope.start, achieved_on__lte=scope.end
         )
-        .values("competency__domain_id", "competency__domain__name", "competency__domain__is_core")
+        .values("competency_id")
         .annotate(achievements=Count("pk"))
-        .order_by("-competency__domain__is_core", "competency__domain__order", "competency__domain__name")
+        .order_by()
+        .values_list("competency_id", "achievements")
     )
+    if not per_competency:
+        return []
+    domains: dict[int, dict] = {}
+    competencies = (
+        Competency.objects.filter(pk__in=per_competency)
+        .order_by("-domain__is_core", "domain__order", "domain__name", "domain_id")  # the database's collation
+        .values("pk", "domain_id", "domain__name", "domain__is_core")
+    )
+    for competency in competencies:  # dicts keep the order in which domains first come
+        domain = domains.setdefault(competency["domain_id"], {**competency, "achievements": 0})
+        domain["achievements"] += per_competency[competency["pk"]]
     return [
-        DomainRow(
-            domain=row["competency__domain__name"],
-            is_core=row["competency__domain__is_core"],
-            achievements=row["achievements"],
-        )
-        for row in rows
+        DomainRow(domain=row["domain__name"], is_core=row["domain__is_core"], achievements=row["achievements"])
+        for row in domains.values()
     ]
 
 
