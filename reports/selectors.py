@@ -317,7 +317,9 @@ def stalled_learners(
     details = (
         {
             row["pk"]: row
-            for row in Enrolment.objects.filter(pk__in=[pk for pk, _day in chosen]).values(
+            for row in Enrolment.objects.filter(pk__in=[pk for pk, _day in chosen])
+            .order_by()
+            .values(
                 "pk",
                 "cohort_id",
                 "learner__full_name",
@@ -330,7 +332,7 @@ def stalled_learners(
         }
         if chosen
         else {}
-    )
+    )  # unordered: the order is ``chosen``'s (the model's ordering would sort by cohort and name for nothing)
     learners = []
     for pk, last_achieved_on in chosen:
         row = details[pk]
