@@ -1,7 +1,7 @@
 """Reads for the staff reports and each partner organisation's report.
 
 Every figure is an aggregate computed by the database: a report runs a fixed number of queries,
-whatever the number of learners, cohorts or certificates (``reports/tests/test_reports_queries.py``
+whatever the number of learners, cohorts or certificates (``reports/tests/test_reports_pages.py``
 asserts it for two sizes of data). What each figure means is written in ``docs/reports.md``.
 
 - The **funnel** counts the enrolments made in the period (``enrolled_at``) by where they are now:
