@@ -123,12 +123,12 @@ def _renderer():
 
 
 def funder_pdf(context: dict) -> bytes:
-    """The funder report: ``templates/reports/funder.html`` (its print stylesheet inside, fonts from
+    """The funder report: ``templates/reports/pdf/funder.html`` (its print stylesheet inside, fonts from
     ``static/fonts``) with every chart drawn as SVG for print."""
     from weasyprint import HTML
 
     font_config, fetcher, base_url = _renderer()
     charted = [{"section": section, "svg": section.svg(for_print=True)} for section in context["sections"]]
-    html = render_to_string("reports/funder.html", {**context, "charted": charted})
+    html = render_to_string("reports/pdf/funder.html", {**context, "charted": charted})
     document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(font_config=font_config)
     return document.write_pdf()

@@ -167,6 +167,7 @@ NOT_SERVED_TO_BROWSERS = (
     re.compile(r"(^|/)body\.html$"),
     re.compile(r"_message\.html$"),
     re.compile(r"^certificates/(pdf|certificate)"),
+    re.compile(r"(^|/)pdf/"),  # rendered by WeasyPrint into a PDF, never served as a page
 )
 
 TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.S)
