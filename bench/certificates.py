@@ -413,7 +413,8 @@ def bench_worker(learners: int) -> None:
         achievements_record(enrolment=enrolment, competencies=competencies[:-1], recorded_by=staff)
 
     env = {key: os.environ[key] for key in os.environ if key.startswith(("CERTIFICATE_", "MEDIA_", "EMAIL_"))}
-    env.update({"DATABASE_URL": os.environ["DATABASE_URL"], "LOG_LEVEL": "WARNING"})
+    # INFO for the worker: the helper waits for its "ready." line (this process logs at WARNING).
+    env.update({"DATABASE_URL": os.environ["DATABASE_URL"], "LOG_LEVEL": "INFO"})
     with celery_worker_process(env=env, concurrency=2) as worker:
         peaks: dict[int, int] = {}
         total_pss = [0]

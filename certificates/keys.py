@@ -72,6 +72,38 @@ def _name(common_name: str, organisation: str) -> x509.Name:
     )
 
 
+def signing_certificate_issue(*, public_key, ca_key, ca_name: x509.Name, organisation: str, days: int, now):
+    """A PDF signing certificate for ``public_key`` issued by the development CA: digital signature
+    and non-repudiation, valid ``days`` from ``now``. Also used for a key made in a PKCS#11 token."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name("Citizen Science Academy Certificates", organisation))
+        .issuer_name(ca_name)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
 def _write_private(path: Path, data: bytes) -> None:
     path.write_bytes(data)
     path.chmod(0o600)
@@ -119,35 +151,8 @@ def development_keys_create(
     )
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_SIZE)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("Citizen Science Academy Certificates", organisation))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
+    cert = signing_certificate_issue(
+        public_key=key.public_key(), ca_key=ca_key, ca_name=ca_name, organisation=organisation, days=days, now=now
     )
 
     pem = serialization.Encoding.PEM

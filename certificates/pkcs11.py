@@ -585,12 +585,11 @@ def development_token_keys_create(
     token under the key's label and written to ``directory/signing-cert-<label>.pem``; and, when
     ``credential_key_label`` is given and the token has CKM_EDDSA, an Ed25519 credential key."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import serialization
     from pkcs11 import Attribute, CertificateType, KeyType, Mechanism, ObjectClass
     from pkcs11.util.ec import encode_named_curve_parameters
 
-    from .keys import RSA_KEY_SIZE, development_keys_create, key_files
+    from .keys import RSA_KEY_SIZE, development_keys_create, key_files, signing_certificate_issue
 
     files = key_files(directory)
     if not (files.ca_cert.exists() and files.ca_key.exists()):
@@ -620,39 +619,8 @@ def development_token_keys_create(
         )
         public_key = serialization.load_der_public_key(_public_key_der(session, key_label))
         now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-                x509.NameAttribute(NameOID.COMMON_NAME, "Citizen Science Academy Certificates"),
-            ]
-        )
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(ca_cert.subject)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256())
+        certificate = signing_certificate_issue(
+            public_key=public_key, ca_key=ca_key, ca_name=ca_cert.subject, organisation=organisation, days=days, now=now
         )
         der = certificate.public_bytes(serialization.Encoding.DER)
         session.create_object(
