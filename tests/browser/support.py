@@ -77,3 +77,29 @@ def sign_in(page, email: str, password: str) -> None:
 
 def sign_out(page) -> None:
     page.context.clear_cookies()
+
+
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def signed_in(browsing, who, user, live_server, viewport=DESKTOP):
+    """A page of a new browser context, signed in as ``user`` through a session cookie."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page = browsing.new_page(who)
+    page.set_viewport_size(viewport)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    return page
+
+
+def visit(page, path, name):
+    """Open ``path``, expect a 200, take a screenshot and run axe on it."""
+    response = page.goto(path)
+    assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+    page.shot(name)
+    assert_accessible(page)

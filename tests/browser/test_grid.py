@@ -9,37 +9,15 @@ screenshots are kept under test-artifacts/ when a test fails.
 import re
 
 import pytest
-from django.test import Client
 
 from certificates.models import Certificate
 from certificates.tests.samples import issued_certificate_saved
 from programmes.models import Achievement, Enrolment
 from programmes.selectors import cohort_progress_grid
 from programmes.services import achievement_record, enrolment_withdraw
-from tests.browser.support import assert_accessible
+from tests.browser.support import DESKTOP, PHONE, assert_accessible, signed_in, visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 375, "height": 812}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def signed_in(browsing, who, user, live_server, viewport=DESKTOP):
-    client = Client()
-    client.force_login(user)
-    page = browsing.new_page(who)
-    page.set_viewport_size(viewport)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    return page
-
-
-def visit(page, path, name):
-    response = page.goto(path)
-    assert response is not None and response.status == 200, f"{path}: {response and response.status}"
-    page.shot(name)
-    assert_accessible(page)
 
 
 def active(page) -> dict:

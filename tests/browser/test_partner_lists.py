@@ -6,37 +6,16 @@ confirmation open, the refusal shown), no CSP violation, screenshots of each ste
 import re
 
 import pytest
-from django.test import Client
 
 from academy.models import Invitation
 from academy.tests.factories import UserFactory
 from programmes.models import Enrolment
 from programmes.tests.factories import EnrolmentFactory
-from tests.browser.support import assert_accessible
+from tests.browser.support import DESKTOP, PHONE, assert_accessible, signed_in, visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 375, "height": 812}
-DESKTOP = {"width": 1280, "height": 900}
 NAME = "Zoë Ó'Brien-Łukasz"
-
-
-def signed_in(browsing, who, user, live_server, viewport):
-    client = Client()
-    client.force_login(user)
-    page = browsing.new_page(who)
-    page.set_viewport_size(viewport)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    return page
-
-
-def open_page(page, path, name):
-    response = page.goto(path)
-    assert response is not None and response.status == 200, f"{path}: {response and response.status}"
-    page.shot(name)
-    assert_accessible(page)
 
 
 def row(page, name):
@@ -70,7 +49,7 @@ def confirmation_is_announced(page, heading):
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "375px"])
 def test_withdraw_asks_first_and_reinstate_undoes_it(browsing, live_server, coordinator, cohort, enrolment, viewport):
     page = signed_in(browsing, "coordinator", coordinator, live_server, viewport)
-    open_page(page, f"/partners/cohorts/{cohort.pk}/", "cohort")
+    visit(page, f"/partners/cohorts/{cohort.pk}/", "cohort")
     learner_row = row(page, NAME)
     withdraw = learner_row.get_by_role("link", name=re.compile(r"^Withdraw"))
     fully_on_screen(page, withdraw)
@@ -99,14 +78,14 @@ def test_withdraw_asks_first_and_reinstate_undoes_it(browsing, live_server, coor
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.ACTIVE
     # The history is on the learner's page, with who did what.
-    open_page(page, f"/partners/cohorts/{cohort.pk}/progress/{enrolment.pk}/", "history")
+    visit(page, f"/partners/cohorts/{cohort.pk}/progress/{enrolment.pk}/", "history")
     history = page.locator("section[aria-labelledby=history-heading]").inner_text()
     assert "Reinstated by Cora Coordinator" in history and "Withdrawn by Cora Coordinator" in history
 
 
 def test_withdraw_and_reinstate_by_keyboard_alone(browsing, live_server, coordinator, cohort, enrolment):
     page = signed_in(browsing, "coordinator", coordinator, live_server, DESKTOP)
-    open_page(page, f"/partners/cohorts/{cohort.pk}/", "cohort")
+    visit(page, f"/partners/cohorts/{cohort.pk}/", "cohort")
     tab_to(page, r"^Withdraw\s+Zoë")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/withdraw/$"))
@@ -137,7 +116,7 @@ def test_the_partner_list_on_a_phone(browsing, live_server, coordinator, cohort,
             status=Enrolment.Status.INVITED,
         )
     page = signed_in(browsing, "coordinator", coordinator, live_server, PHONE)
-    open_page(page, f"/partners/cohorts/{cohort.pk}/", "list")
+    visit(page, f"/partners/cohorts/{cohort.pk}/", "list")
     # Cards: no header row to scroll sideways to; each learner's status and actions on screen.
     assert page.locator("table.portal-cards thead").evaluate("e => getComputedStyle(e).position") == "absolute"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
